@@ -1,0 +1,210 @@
+"""``BaseCard``: the original card contract, kept so existing cards run unchanged.
+
+A card written for the original system runs after changing only its import line::
+
+    from tensorrag import BaseCard          # was: from cards.base import BaseCard
+
+    class Scale(BaseCard):
+        card_type = "scale"
+        display_name = "Scale"
+        description = "Multiply every numeric column"
+        category = "data"
+        execution_mode = "local"
+        output_view_type = "table"
+        config_schema = {"factor": {"type": "number", "default": 2}}      # flat form works
+        input_schema = {"dataset": "dataframe"}
+        output_schema = {"scaled": "dataframe"}
+
+        def execute(self, config, inputs, storage):
+            df = storage.load_dataframe(inputs["dataset"])
+            ref = storage.save_dataframe(config["_pipeline_id"], config["_node_id"], "scaled",
+                                         df * config["factor"])
+            return {"scaled": ref}
+
+        def get_output_preview(self, outputs, storage):
+            return {"rows": storage.load_dataframe(outputs["scaled"]).head(5).to_dict("records")}
+
+``storage`` is the card-side handle (``tensorrag.storage.CardStorage``) with the original
+methods: ``save_dataframe(pipeline_id, node_id, key, df) -> ref`` / ``load_dataframe(ref)``,
+the same for ``model`` (joblib), ``json`` and ``bytes(..., ext)``, plus generic
+``save(key, value, type=None)`` / ``load(ref)`` and ``progress(current, total)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import keyword
+import re
+from typing import Any, ClassVar
+
+from tensorrag.cards.schema import normalize_schema
+from tensorrag.errors import CardDefinitionError
+from tensorrag.spec import PORT_TYPES
+
+__all__ = ["CATEGORIES", "EXECUTION_MODES", "VIEW_TYPES", "BaseCard", "card_class_of"]
+
+#: The original's categories; others are accepted (the palette groups by whatever is given).
+CATEGORIES = ("data", "model", "training", "evaluation", "inference")
+EXECUTION_MODES = ("local", "modal")
+#: View types the canvas renders specially; any other string falls back to a JSON view.
+VIEW_TYPES = ("table", "metrics", "model_summary")
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class BaseCard:
+    """Base class of every card (see the module docstring for the contract)."""
+
+    card_type: ClassVar[str] = ""
+    display_name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    category: ClassVar[str] = "data"
+    execution_mode: ClassVar[str] = "local"
+    output_view_type: ClassVar[str] = "table"
+    config_schema: ClassVar[dict[str, Any]] = {}
+    input_schema: ClassVar[dict[str, str]] = {}
+    output_schema: ClassVar[dict[str, str]] = {}
+    #: Optional hints for executors, e.g. ``{"gpu": "T4", "timeout": 600, "memory": 16384}``.
+    resources: ClassVar[dict[str, Any]] = {}
+
+    def execute(self, config: dict[str, Any], inputs: dict[str, str], storage: Any) -> dict[str, str]:
+        """Run the card.
+
+        Args:
+            config: the validated node config plus ``_pipeline_id``, ``_node_id`` and ``_run_id``.
+            inputs: input port -> artifact ref (load it with ``storage.load_<type>(ref)``).
+            storage: the card-side storage handle.
+
+        Returns:
+            Output port -> artifact ref, as returned by ``storage.save_<type>(...)``.
+        """
+        raise NotImplementedError(f"Card {type(self).__name__} must implement execute(config, inputs, storage).")
+
+    def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
+        """A JSON-able preview of the outputs, in the format of ``output_view_type``.
+
+        The default previews the first declared output by its artifact type.
+        """
+        from tensorrag.cards.previews import preview_value
+
+        for port in self.output_schema or outputs:
+            if port in outputs:
+                return preview_value(storage.load(outputs[port]), self.output_view_type)
+        return {}
+
+    # ------------------------------------------------------------------ class-level helpers
+
+    @classmethod
+    def inputs(cls) -> dict[str, str]:
+        """Input ports and their (normalised) types."""
+        return {p: _port_type(t) for p, t in (cls.input_schema or {}).items()}
+
+    @classmethod
+    def outputs(cls) -> dict[str, str]:
+        """Output ports and their (normalised) types."""
+        return {p: _port_type(t) for p, t in (cls.output_schema or {}).items()}
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The config schema as an object JSON Schema (flat form converted)."""
+        cached = cls.__dict__.get("_tr_json_schema")
+        if cached is None:
+            cached = normalize_schema(cls.config_schema)
+            cls._tr_json_schema = cached  # type: ignore[attr-defined]
+        return cached
+
+    @classmethod
+    def to_schema(cls) -> dict[str, Any]:
+        """The original ``CardSchema`` JSON (what ``GET /api/cards`` returned)."""
+        return {
+            "card_type": cls.card_type,
+            "display_name": cls.display_name or _title(cls.card_type),
+            "description": cls.description or (inspect.getdoc(cls) or "").split("\n\n")[0],
+            "category": cls.category,
+            "execution_mode": cls.execution_mode,
+            "config_schema": cls.config_schema or {},
+            "input_schema": dict(cls.input_schema or {}),
+            "output_schema": dict(cls.output_schema or {}),
+            "output_view_type": cls.output_view_type,
+        }
+
+    @classmethod
+    def fingerprint(cls) -> str:
+        """A hash of the card's identity and code; part of every cache key.
+
+        Editing the card's source changes it, so cached results of the old code are not reused.
+        """
+        cached = cls.__dict__.get("_tr_fingerprint")
+        if cached is None:
+            cached = hashlib.sha256(cls._code_identity().encode()).hexdigest()[:16]
+            cls._tr_fingerprint = cached  # type: ignore[attr-defined]
+        return cached
+
+    @classmethod
+    def _code_identity(cls) -> str:
+        try:
+            source = inspect.getsource(cls)
+        except (OSError, TypeError):
+            source = f"{cls.__module__}:{cls.__qualname__}"
+        return f"{cls.card_type}\n{source}"
+
+    @classmethod
+    def check_definition(cls) -> None:
+        """Raise :class:`CardDefinitionError` if the class does not follow the contract."""
+        name = cls.__qualname__
+        if not isinstance(cls.card_type, str) or not _IDENT.match(cls.card_type) or keyword.iskeyword(cls.card_type):
+            raise CardDefinitionError(
+                f"Card class {name} needs a card_type that is a Python identifier "
+                f"(letters, digits, underscore); got {cls.card_type!r}.",
+                card_type=str(cls.card_type),
+            )
+        if cls.execute is BaseCard.execute:
+            raise CardDefinitionError(
+                f"Card {cls.card_type!r} ({name}) must implement execute(config, inputs, storage).",
+                card_type=cls.card_type,
+            )
+        if cls.execution_mode not in EXECUTION_MODES:
+            raise CardDefinitionError(
+                f"Card {cls.card_type!r}: execution_mode must be one of {', '.join(EXECUTION_MODES)}; "
+                f"got {cls.execution_mode!r}.",
+                card_type=cls.card_type,
+            )
+        for attr in ("input_schema", "output_schema"):
+            ports = getattr(cls, attr) or {}
+            if not isinstance(ports, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in ports.items()):
+                raise CardDefinitionError(
+                    f"Card {cls.card_type!r}: {attr} must map port names to type strings "
+                    f"({', '.join(PORT_TYPES)}); got {ports!r}.",
+                    card_type=cls.card_type,
+                )
+        if not isinstance(cls.config_schema or {}, dict):
+            raise CardDefinitionError(
+                f"Card {cls.card_type!r}: config_schema must be a dict (JSON Schema or flat form).",
+                card_type=cls.card_type,
+            )
+        if not isinstance(cls.resources or {}, dict):
+            raise CardDefinitionError(f"Card {cls.card_type!r}: resources must be a dict.", card_type=cls.card_type)
+
+
+def _port_type(t: str) -> str:
+    # The original treated any unknown type string as raw bytes.
+    return t if t in PORT_TYPES else "bytes"
+
+
+def _title(card_type: str) -> str:
+    return card_type.replace("_", " ").title()
+
+
+def card_class_of(obj: Any) -> type[BaseCard]:
+    """The :class:`BaseCard` subclass behind ``obj`` (a class or an ``@card`` function).
+
+    Raises:
+        CardDefinitionError: ``obj`` is neither.
+    """
+    cls = getattr(obj, "card_class", obj)
+    if isinstance(cls, type) and issubclass(cls, BaseCard):
+        return cls
+    raise CardDefinitionError(
+        f"Expected a BaseCard subclass, an @tensorrag.card function or a card type name; got {obj!r}."
+    )

@@ -1,0 +1,253 @@
+"""Config schemas: normalise the two accepted forms and validate configs against them.
+
+Cards declare ``config_schema`` either as JSON Schema (``{"type": "object", "properties": ...,
+"required": [...]}``) or in the original's flat form (``{field: {"type", "default", ...}}``).
+:func:`normalize_schema` turns both into JSON Schema; :func:`validate_config` checks a config,
+fills defaults and coerces values where JSON Schema allows (``"0.2"`` -> ``0.2`` for a number,
+``3.0`` -> ``3`` for an integer, ``"true"`` -> ``True``), reporting every bad field at once.
+
+The supported subset: ``type`` (or a list of types), ``enum``, ``const``, ``minimum``,
+``maximum``, ``exclusiveMinimum``, ``exclusiveMaximum``, ``minLength``, ``maxLength``,
+``pattern``, ``items``, ``minItems``, ``maxItems``, ``properties``, ``required``,
+``additionalProperties``, ``anyOf``/``oneOf``, ``default``, and local ``$ref`` into ``$defs``
+(what pydantic generates).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from typing import Any
+
+__all__ = ["normalize_schema", "validate_config"]
+
+_FLAT_META = {"type", "required", "description", "title", "default", "$defs", "definitions"}
+
+
+def normalize_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
+    """Return ``schema`` as an object JSON Schema (flat form converted, input untouched)."""
+    if not schema:
+        return {"type": "object", "properties": {}}
+    if "properties" in schema or schema.get("type") == "object":
+        out = copy.deepcopy(schema)
+        out.setdefault("type", "object")
+        out.setdefault("properties", {})
+        return out
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    for key, value in schema.items():
+        if key in _FLAT_META or key.startswith("_") or not isinstance(value, dict):
+            continue
+        prop = copy.deepcopy(value)
+        if prop.pop("required", False) is True:
+            required.append(key)
+        if "label" in prop and "title" not in prop:
+            prop["title"] = prop.pop("label")
+        props[key] = prop
+    out: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        out["required"] = required
+    return out
+
+
+def validate_config(
+    schema: dict[str, Any], config: dict[str, Any] | None
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """Check ``config`` against an object JSON Schema.
+
+    Args:
+        schema: a schema from :func:`normalize_schema`.
+        config: the node's config (not modified).
+
+    Returns:
+        ``(filled, problems)``: the config with defaults filled and values coerced, and one
+        ``{"field", "message"}`` per problem (empty when valid). Keys starting with ``_`` are
+        private and pass through unchecked.
+    """
+    ctx = _Ctx(schema)
+    value = dict(config or {})
+    filled = ctx.check(value, schema, "")
+    return filled, ctx.problems
+
+
+class _Ctx:
+    def __init__(self, root: dict[str, Any]) -> None:
+        self.root = root
+        self.problems: list[dict[str, str]] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append({"field": path or "(config)", "message": message})
+
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        seen = 0
+        while "$ref" in schema and seen < 32:
+            ref = schema["$ref"]
+            if not isinstance(ref, str) or not ref.startswith("#/"):
+                return {k: v for k, v in schema.items() if k != "$ref"}
+            node: Any = self.root
+            for part in ref[2:].split("/"):
+                node = node.get(part, {}) if isinstance(node, dict) else {}
+            merged = dict(node)
+            merged.update({k: v for k, v in schema.items() if k != "$ref"})
+            schema = merged
+            seen += 1
+        return schema
+
+    def check(self, value: Any, schema: dict[str, Any], path: str) -> Any:
+        schema = self.resolve(schema)
+        for combo in ("anyOf", "oneOf"):
+            if combo in schema:
+                return self.check_any(value, schema[combo], path, schema)
+        types = schema.get("type")
+        if types is not None:
+            value, ok = _coerce(value, types if isinstance(types, list) else [types])
+            if not ok:
+                self.fail(path, f"expected {_type_words(types)}, got {_describe(value)}")
+                return value
+        if "const" in schema and value != schema["const"]:
+            self.fail(path, f"must be {schema['const']!r}, got {value!r}")
+        if "enum" in schema and value not in schema["enum"]:
+            options = ", ".join(repr(v) for v in schema["enum"])
+            hint = ""
+            if isinstance(value, str):
+                close = difflib.get_close_matches(value, [str(v) for v in schema["enum"]], n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.fail(path, f"must be one of {options}; got {value!r}{hint}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self.check_number(value, schema, path)
+        elif isinstance(value, str):
+            self.check_string(value, schema, path)
+        elif isinstance(value, list):
+            value = self.check_array(value, schema, path)
+        elif isinstance(value, dict) and ("properties" in schema or schema.get("type") == "object"):
+            value = self.check_object(value, schema, path)
+        return value
+
+    def check_any(self, value: Any, options: list[dict[str, Any]], path: str, parent: dict[str, Any]) -> Any:
+        for option in options:
+            trial = _Ctx(self.root)
+            out = trial.check(value, option, path)
+            if not trial.problems:
+                return out
+        words = " or ".join(_type_words(self.resolve(o).get("type", "value")) for o in options)
+        self.fail(path, f"expected {words}, got {_describe(value)}")
+        return value
+
+    def check_number(self, value: float, schema: dict[str, Any], path: str) -> None:
+        if "minimum" in schema and value < schema["minimum"]:
+            self.fail(path, f"must be >= {schema['minimum']}, got {value}")
+        if "maximum" in schema and value > schema["maximum"]:
+            self.fail(path, f"must be <= {schema['maximum']}, got {value}")
+        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+            self.fail(path, f"must be > {schema['exclusiveMinimum']}, got {value}")
+        if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
+            self.fail(path, f"must be < {schema['exclusiveMaximum']}, got {value}")
+
+    def check_string(self, value: str, schema: dict[str, Any], path: str) -> None:
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            self.fail(path, f"must have at least {schema['minLength']} characters")
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            self.fail(path, f"must have at most {schema['maxLength']} characters")
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            self.fail(path, f"must match pattern {schema['pattern']!r}; got {value!r}")
+
+    def check_array(self, value: list[Any], schema: dict[str, Any], path: str) -> list[Any]:
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            self.fail(path, f"must have at least {schema['minItems']} items")
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            self.fail(path, f"must have at most {schema['maxItems']} items")
+        items = schema.get("items")
+        if isinstance(items, dict):
+            return [self.check(v, items, f"{path}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    def check_object(self, value: dict[str, Any], schema: dict[str, Any], path: str) -> dict[str, Any]:
+        props: dict[str, Any] = schema.get("properties", {})
+        out: dict[str, Any] = {}
+        prefix = f"{path}." if path else ""
+        for name in schema.get("required", []):
+            if name not in value and "default" not in self.resolve(props.get(name, {})):
+                self.fail(f"{prefix}{name}", "is required")
+        for name, sub in props.items():
+            if name in value:
+                if value[name] is None and "default" in self.resolve(sub) and not _allows_null(self.resolve(sub)):
+                    out[name] = copy.deepcopy(self.resolve(sub)["default"])  # UI cleared it
+                    continue
+                out[name] = self.check(value[name], sub, f"{prefix}{name}")
+            elif "default" in self.resolve(sub):
+                out[name] = copy.deepcopy(self.resolve(sub)["default"])
+        extra_ok = schema.get("additionalProperties", not props)
+        for name, v in value.items():
+            if name in props:
+                continue
+            if name.startswith("_") or extra_ok is True:
+                out[name] = v
+            elif isinstance(extra_ok, dict):
+                out[name] = self.check(v, extra_ok, f"{prefix}{name}")
+            else:
+                close = difflib.get_close_matches(name, list(props), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; known fields: {', '.join(props)}"
+                self.fail(f"{prefix}{name}", f"is not a config field of this card{hint}")
+        return out
+
+
+def _allows_null(schema: dict[str, Any]) -> bool:
+    t = schema.get("type")
+    return t == "null" or (isinstance(t, list) and "null" in t)
+
+
+def _coerce(value: Any, types: list[str]) -> tuple[Any, bool]:
+    for t in types:
+        if _is_type(value, t):
+            if t == "integer" and isinstance(value, float):
+                return int(value), True
+            return value, True
+    for t in types:
+        if isinstance(value, str):
+            raw = value.strip()
+            if t == "integer" and re.fullmatch(r"[+-]?\d+", raw):
+                return int(raw), True
+            if t == "number":
+                try:
+                    return float(raw), True
+                except ValueError:
+                    pass
+            if t == "boolean" and raw.lower() in ("true", "false"):
+                return raw.lower() == "true", True
+        if t == "number" and isinstance(value, int) and not isinstance(value, bool):
+            return value, True
+    return value, False
+
+
+def _is_type(value: Any, t: str) -> bool:
+    if t == "string":
+        return isinstance(value, str)
+    if t == "boolean":
+        return isinstance(value, bool)
+    if t == "integer":
+        if isinstance(value, bool):
+            return False
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if t == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if t == "array":
+        return isinstance(value, (list, tuple))
+    if t == "object":
+        return isinstance(value, dict)
+    if t == "null":
+        return value is None
+    return True  # unknown type words are not ours to reject
+
+
+def _type_words(types: Any) -> str:
+    if isinstance(types, list):
+        return " or ".join(str(t) for t in types)
+    return {"integer": "an integer", "array": "an array", "object": "an object"}.get(str(types), f"a {types}")
+
+
+def _describe(value: Any) -> str:
+    name = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object"}
+    kind = name.get(type(value), type(value).__name__)
+    text = repr(value)
+    return f"{kind} {text if len(text) < 60 else text[:57] + '...'}"

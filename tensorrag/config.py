@@ -1,0 +1,116 @@
+"""Settings read from the environment.
+
+The original system's variables keep working (``STORAGE_DIR``, ``S3_ENABLED``, ``S3_ENDPOINT``,
+``S3_BUCKET``, ``S3_ACCESS_KEY``, ``S3_SECRET_KEY``, ``S3_REGION``, ``DEFAULT_USER_ID``,
+``MODAL_ENABLED``); ``TENSORRAG_*`` variables take precedence where both exist.
+
+================================  ===========================================  ==================
+variable                          meaning                                      default
+================================  ===========================================  ==================
+``TENSORRAG_STORAGE``             storage root URL (any fsspec URL or a path)  see below
+``STORAGE_DIR``                   local storage root (original name)           ``./.tensorrag``
+``S3_ENABLED``                    use ``s3://{S3_BUCKET}`` as the root         ``false``
+``S3_ENDPOINT`` / ``S3_REGION``   S3-compatible endpoint URL / region          none
+``S3_BUCKET``                     bucket name                                  ``tensorrag``
+``S3_ACCESS_KEY`` / ``..SECRET..``credentials                                  none
+``TENSORRAG_USER``                user folder (``DEFAULT_USER_ID``)            ``default``
+``TENSORRAG_PROJECT``             project folder (else the pipeline's name)    none
+``TENSORRAG_EXECUTOR``            default executor name                        ``local``
+``TENSORRAG_MAX_WORKERS``         default parallelism of local executors       CPU count, min 4
+``TENSORRAG_PROGRESS``            ``auto`` / ``on`` / ``off`` terminal bar       ``auto``
+``MODAL_ENABLED``                 allow Modal executors                        ``true``
+``TENSORRAG_MODAL_APP``           deployed Modal app name                      ``tensorrag``
+================================  ===========================================  ==================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tensorrag.errors import ConfigError
+
+__all__ = ["Settings", "get_settings"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the settings; build one with :func:`get_settings`."""
+
+    storage_url: str = "./.tensorrag"
+    storage_options: dict[str, Any] = field(default_factory=dict)
+    user: str = "default"
+    project: str | None = None
+    executor: str = "local"
+    max_workers: int = 4
+    progress: str = "auto"
+    modal_enabled: bool = True
+    modal_app: str = "tensorrag"
+
+
+def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``environ`` (default: ``os.environ``) at call time.
+
+    Raises:
+        ConfigError: a variable has a value that cannot be parsed; the message names it.
+    """
+    env = os.environ if environ is None else environ
+    storage_options: dict[str, Any] = {}
+    if _bool(env, "S3_ENABLED", False):
+        bucket = env.get("S3_BUCKET", "tensorrag").strip() or "tensorrag"
+        storage_url = env.get("TENSORRAG_STORAGE") or f"s3://{bucket}"
+        client_kwargs: dict[str, Any] = {}
+        if env.get("S3_ENDPOINT"):
+            client_kwargs["endpoint_url"] = env["S3_ENDPOINT"]
+        if env.get("S3_REGION"):
+            client_kwargs["region_name"] = env["S3_REGION"]
+        if client_kwargs:
+            storage_options["client_kwargs"] = client_kwargs
+        if env.get("S3_ACCESS_KEY"):
+            storage_options["key"] = env["S3_ACCESS_KEY"]
+        if env.get("S3_SECRET_KEY"):
+            storage_options["secret"] = env["S3_SECRET_KEY"]
+    else:
+        storage_url = env.get("TENSORRAG_STORAGE") or env.get("STORAGE_DIR") or "./.tensorrag"
+    progress = env.get("TENSORRAG_PROGRESS", "auto").strip().lower() or "auto"
+    if progress not in {"auto", "on", "off"}:
+        raise ConfigError(f"TENSORRAG_PROGRESS must be one of auto, on, off; got {progress!r}.")
+    return Settings(
+        storage_url=storage_url,
+        storage_options=storage_options,
+        user=env.get("TENSORRAG_USER") or env.get("DEFAULT_USER_ID") or "default",
+        project=env.get("TENSORRAG_PROJECT") or None,
+        executor=env.get("TENSORRAG_EXECUTOR") or "local",
+        max_workers=_int(env, "TENSORRAG_MAX_WORKERS", max(4, os.cpu_count() or 1)),
+        progress=progress,
+        modal_enabled=_bool(env, "MODAL_ENABLED", True),
+        modal_app=env.get("TENSORRAG_MODAL_APP") or "tensorrag",
+    )
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    if name not in env:
+        return default
+    raw = env[name].strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false (1/0, yes/no, on/off); got {env[name]!r}.")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    if not env.get(name):
+        return default
+    try:
+        value = int(env[name])
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive integer; got {env[name]!r}.") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be a positive integer; got {value}.")
+    return value

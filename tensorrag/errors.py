@@ -1,0 +1,228 @@
+"""Every error tensorrag raises, in one hierarchy.
+
+Catch :class:`TensorragError` to catch them all. Where a builtin means the same thing the
+error derives from it too (``except KeyError`` still catches an unknown card type)::
+
+    TensorragError
+    ├── ConfigError                  bad settings / environment variables          (ValueError)
+    ├── SpecError                    malformed _pipeline.json or task/result payload (ValueError)
+    ├── RegistryError                a plugin could not be registered or loaded
+    │   └── UnknownCardTypeError     no card with that type (with did-you-mean)    (KeyError)
+    ├── CardError                    something about one card
+    │   ├── CardDefinitionError      a card class / @card function is malformed    (TypeError)
+    │   ├── CardConfigError          a node's config does not fit its schema       (ValueError)
+    │   └── CardExecutionError       a card failed while running
+    │       └── MissingOutputError   a card did not produce a declared output
+    ├── PipelineError                something about the graph
+    │   ├── WiringError              connect() refused an edge                     (ValueError)
+    │   ├── DuplicateNodeError       a node id is already taken                    (ValueError)
+    │   ├── UnknownNodeError         no node with that id                          (KeyError)
+    │   └── PipelineValidationError  validate() found problems (``.problems``)
+    ├── StorageError                 the artifact store failed
+    │   ├── ArtifactNotFoundError    no artifact at that ref                       (FileNotFoundError)
+    │   └── UnsafePathError          a user-given name or path is not allowed      (ValueError)
+    ├── ExecutorError                an executor could not run a task
+    │   ├── TaskTimeoutError         a task ran past its deadline                  (TimeoutError)
+    │   └── RemoteCardError          a card raised in another process/machine
+    └── RunError                     asking a run for something it does not have
+        └── NodeFailedError          asking for the output of a node that failed
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ArtifactNotFoundError",
+    "CardConfigError",
+    "CardDefinitionError",
+    "CardError",
+    "CardExecutionError",
+    "ConfigError",
+    "DuplicateNodeError",
+    "ExecutorError",
+    "MissingOutputError",
+    "NodeFailedError",
+    "PipelineError",
+    "PipelineValidationError",
+    "RegistryError",
+    "RemoteCardError",
+    "RunError",
+    "SpecError",
+    "StorageError",
+    "TaskTimeoutError",
+    "TensorragError",
+    "UnknownCardTypeError",
+    "UnknownNodeError",
+    "UnsafePathError",
+    "WiringError",
+]
+
+
+class TensorragError(Exception):
+    """Base class of every error raised by tensorrag."""
+
+
+class ConfigError(TensorragError, ValueError):
+    """A setting (argument or environment variable) has an invalid value."""
+
+
+class SpecError(TensorragError, ValueError):
+    """A ``_pipeline.json`` document or a task/result payload is malformed."""
+
+
+class RegistryError(TensorragError):
+    """A plugin could not be registered or loaded."""
+
+
+class UnknownCardTypeError(RegistryError, KeyError):
+    """No card is registered under the requested ``card_type``."""
+
+    def __init__(self, card_type: str, available: list[str] | None = None) -> None:
+        self.card_type = card_type
+        self.available = sorted(available or [])
+        msg = f"Unknown card type {card_type!r}."
+        close = _close_matches(card_type, self.available)
+        if close:
+            msg += f" Did you mean {' or '.join(repr(c) for c in close)}?"
+        elif self.available:
+            msg += f" Available: {', '.join(self.available)}."
+        msg += " Register custom cards with Pipeline.register(...) or the 'tensorrag.cards' entry point."
+        super().__init__(msg)
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class CardError(TensorragError):
+    """Something is wrong with one card or one node."""
+
+    def __init__(self, message: str, *, node_id: str | None = None, card_type: str | None = None) -> None:
+        self.node_id = node_id
+        self.card_type = card_type
+        super().__init__(message)
+
+
+class CardDefinitionError(CardError, TypeError):
+    """A card class or ``@card`` function is malformed (fix the card's code)."""
+
+
+class CardConfigError(CardError, ValueError):
+    """A node's config does not match its card's ``config_schema``.
+
+    Attributes:
+        problems: one ``{"node_id", "field", "message"}`` dict per invalid field.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        node_id: str | None = None,
+        card_type: str | None = None,
+        problems: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message, node_id=node_id, card_type=card_type)
+        self.problems = problems or []
+
+
+class CardExecutionError(CardError):
+    """A card failed while it ran."""
+
+
+class MissingOutputError(CardExecutionError):
+    """A card finished without producing one of its declared outputs."""
+
+
+class PipelineError(TensorragError):
+    """Something is wrong with the graph."""
+
+
+class WiringError(PipelineError, ValueError):
+    """``connect`` refused an edge (unknown node or port, type mismatch, input already fed)."""
+
+
+class DuplicateNodeError(PipelineError, ValueError):
+    """A node id is already used in this pipeline."""
+
+
+class UnknownNodeError(PipelineError, KeyError):
+    """No node has the given id."""
+
+    def __init__(self, node_id: str, available: list[str] | None = None) -> None:
+        self.node_id = node_id
+        msg = f"No node with id {node_id!r}."
+        close = _close_matches(node_id, sorted(available or []))
+        if close:
+            msg += f" Did you mean {' or '.join(repr(c) for c in close)}?"
+        super().__init__(msg)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class PipelineValidationError(PipelineError):
+    """``Pipeline.validate()`` found one or more problems; all are listed in ``problems``.
+
+    Attributes:
+        problems: ``[{"node_id": str | None, "field": str (optional), "message": str}]``.
+    """
+
+    def __init__(self, problems: list[dict[str, Any]], pipeline: str | None = None) -> None:
+        self.problems = problems
+        head = f"Pipeline {pipeline!r} is invalid" if pipeline else "Pipeline is invalid"
+        lines = [f"{head} ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"]
+        for p in problems:
+            where = p.get("node_id") or "pipeline"
+            if p.get("field"):
+                where += f".{p['field']}"
+            lines.append(f"  - [{where}] {p['message']}")
+        super().__init__("\n".join(lines))
+
+
+class StorageError(TensorragError):
+    """The artifact store failed to read or write."""
+
+
+class ArtifactNotFoundError(StorageError, FileNotFoundError):
+    """No artifact exists at the given ref."""
+
+
+class UnsafePathError(StorageError, ValueError):
+    """A user-given name or path is not allowed (``..``, absolute, NUL, too long, ...)."""
+
+
+class ExecutorError(TensorragError):
+    """An executor could not run a task."""
+
+
+class TaskTimeoutError(ExecutorError, TimeoutError):
+    """A task ran past its deadline (``resources={"timeout": seconds}``)."""
+
+
+class RemoteCardError(ExecutorError):
+    """A card raised in another process or machine.
+
+    Attributes:
+        remote_type: the original exception's type name (e.g. ``"ValueError"``).
+        remote_traceback: the traceback text from where it ran.
+    """
+
+    def __init__(self, remote_type: str, message: str, remote_traceback: str = "") -> None:
+        self.remote_type = remote_type
+        self.remote_traceback = remote_traceback
+        super().__init__(f"{remote_type}: {message}")
+
+
+class RunError(TensorragError):
+    """A run was asked for something it does not have (unknown node, output not produced)."""
+
+
+class NodeFailedError(RunError):
+    """The requested output belongs to a node that failed or was skipped."""
+
+
+def _close_matches(word: str, options: list[str]) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(word, options, n=3, cutoff=0.6)

@@ -1,0 +1,384 @@
+"""The two wire contracts: the ``_pipeline.json`` graph document and the task/result payloads.
+
+Graph document (design.md §3) — the React Flow state of the original, plus a version::
+
+    {"schema_version": 1, "name": "...",
+     "nodes": [{"id", "type": "cardNode", "position": {"x", "y"},
+                "data": {"card_type", "config", "cardSchema"?, "resources"?}}],
+     "edges": [{"id", "source", "target", "sourceHandle", "targetHandle",
+                "data": {"source_output", "target_input"}}],
+     "nodeCounter": int}
+
+Files saved by the original system (no ``schema_version``; card type only in
+``data.cardSchema.card_type``; ports only in handles) load too. Unknown keys anywhere are kept,
+so ``GraphSpec.from_dict(doc).to_dict() == doc`` for every document in the current format.
+
+Task / result (design.md §4) — self-contained, JSON-like payloads (bytes, str, numbers, lists,
+dicts) shared by every executor and the one worker entry function::
+
+    task   = {"v": 1, "run_id", "node_id", "card": {"card_type", "source"?, "module"?},
+              "config", "inputs": {port: {"type", "uri"} | {"type", "data"}},
+              "storage": {"url", "options"}?, "key", "pipeline_id", "resources"}
+    result = {"v": 1, "outputs": {port: {"type", "uri" | "data", "ext", "sha256"}},
+              "extras": {...same...}, "preview", "logs", "error": {"type", "message",
+              "traceback"}?, "timings"}
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from tensorrag.errors import SpecError
+
+__all__ = [
+    "PORT_TYPES",
+    "SCHEMA_VERSION",
+    "WIRE_VERSION",
+    "EdgeSpec",
+    "GraphSpec",
+    "NodeSpec",
+    "Task",
+    "TaskResult",
+    "check_wire",
+    "port_compatible",
+]
+
+SCHEMA_VERSION = 1
+WIRE_VERSION = 1
+
+#: Artifact types a port may declare. Any other string in an original card is read as ``bytes``.
+PORT_TYPES = ("dataframe", "model", "json", "bytes", "any")
+
+
+def port_compatible(output_type: str, input_type: str) -> bool:
+    """Whether an output of ``output_type`` may feed an input of ``input_type``."""
+    return output_type == input_type or "any" in (output_type, input_type)
+
+
+# --------------------------------------------------------------------------- graph document
+
+
+@dataclass
+class NodeSpec:
+    """One node of the graph document."""
+
+    id: str
+    card_type: str
+    config: dict[str, Any] = field(default_factory=dict)
+    position: dict[str, float] = field(default_factory=lambda: {"x": 0.0, "y": 0.0})
+    resources: dict[str, Any] | None = None
+    card_schema: dict[str, Any] | None = None
+    node_type: str = "cardNode"
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown node keys, kept verbatim
+    data_extra: dict[str, Any] = field(default_factory=dict)  # unknown data keys, kept verbatim
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to the ``_pipeline.json`` node shape."""
+        data: dict[str, Any] = {"card_type": self.card_type, "config": copy.deepcopy(self.config)}
+        if self.resources:
+            data["resources"] = copy.deepcopy(self.resources)
+        if self.card_schema is not None:
+            data["cardSchema"] = copy.deepcopy(self.card_schema)
+        data.update(copy.deepcopy(self.data_extra))
+        out = {"id": self.id, "type": self.node_type, "position": dict(self.position), "data": data}
+        out.update(copy.deepcopy(self.extra))
+        return out
+
+
+@dataclass
+class EdgeSpec:
+    """One edge of the graph document: ``source.source_output -> target.target_input``."""
+
+    source: str
+    source_output: str
+    target: str
+    target_input: str
+    id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    data_extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            self.id = f"e-{self.source}-{self.source_output}-{self.target}-{self.target_input}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to the ``_pipeline.json`` edge shape."""
+        data = {"source_output": self.source_output, "target_input": self.target_input}
+        data.update(copy.deepcopy(self.data_extra))
+        out: dict[str, Any] = {
+            "id": self.id,
+            "source": self.source,
+            "target": self.target,
+            "sourceHandle": self.source_output,
+            "targetHandle": self.target_input,
+            "data": data,
+        }
+        out.update(copy.deepcopy(self.extra))
+        return out
+
+
+@dataclass
+class GraphSpec:
+    """The whole graph document."""
+
+    nodes: list[NodeSpec] = field(default_factory=list)
+    edges: list[EdgeSpec] = field(default_factory=list)
+    node_counter: int = 0
+    name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to a ``_pipeline.json`` document (current format)."""
+        out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        if self.name is not None:
+            out["name"] = self.name
+        out["nodes"] = [n.to_dict() for n in self.nodes]
+        out["edges"] = [e.to_dict() for e in self.edges]
+        out["nodeCounter"] = self.node_counter
+        out.update(copy.deepcopy(self.extra))
+        return out
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> GraphSpec:
+        """Parse a graph document in the current or the original format.
+
+        Raises:
+            SpecError: the document is malformed; the message says where and what was expected.
+        """
+        if not isinstance(doc, dict):
+            raise SpecError(f"A pipeline document must be a JSON object; got {type(doc).__name__}.")
+        version = doc.get("schema_version")
+        if version is not None and version != SCHEMA_VERSION:
+            raise SpecError(
+                f"Unsupported schema_version {version!r}; this tensorrag reads {SCHEMA_VERSION}. "
+                "Upgrade tensorrag to open this file."
+            )
+        nodes_raw = doc.get("nodes", [])
+        edges_raw = doc.get("edges", [])
+        if not isinstance(nodes_raw, list) or not isinstance(edges_raw, list):
+            raise SpecError("'nodes' and 'edges' must be lists.")
+        nodes = [_node_from_dict(n, i) for i, n in enumerate(nodes_raw)]
+        edges = [_edge_from_dict(e, i) for i, e in enumerate(edges_raw)]
+        counter = doc.get("nodeCounter", len(nodes))
+        if not isinstance(counter, int) or isinstance(counter, bool):
+            raise SpecError(f"'nodeCounter' must be an integer; got {counter!r}.")
+        known = {"schema_version", "name", "nodes", "edges", "nodeCounter"}
+        extra = {k: copy.deepcopy(v) for k, v in doc.items() if k not in known}
+        name = doc.get("name")
+        return cls(nodes=nodes, edges=edges, node_counter=counter, name=name, extra=extra)
+
+
+def _node_from_dict(raw: Any, index: int) -> NodeSpec:
+    where = f"nodes[{index}]"
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where} must be an object; got {type(raw).__name__}.")
+    node_id = raw.get("id")
+    if not isinstance(node_id, str) or not node_id:
+        raise SpecError(f"{where}.id must be a non-empty string; got {node_id!r}.")
+    data = raw.get("data") or {}
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}.data must be an object (node {node_id!r}).")
+    schema = data.get("cardSchema")
+    card_type = data.get("card_type")
+    if card_type is None and isinstance(schema, dict):
+        card_type = schema.get("card_type")  # the original kept the type only here
+    if card_type is None and raw.get("type") not in (None, "cardNode", "custom"):
+        card_type = raw.get("type")  # PipelineRequest shape: node.type is the card type
+    if not isinstance(card_type, str) or not card_type:
+        raise SpecError(
+            f"{where} (node {node_id!r}) has no card type: expected data.card_type or "
+            "data.cardSchema.card_type."
+        )
+    config = data.get("config", raw.get("config", {})) or {}
+    if not isinstance(config, dict):
+        raise SpecError(f"{where}.data.config must be an object (node {node_id!r}).")
+    pos = raw.get("position") or {"x": 0, "y": 0}
+    if not isinstance(pos, dict):
+        raise SpecError(f"{where}.position must be an object with x and y (node {node_id!r}).")
+    resources = data.get("resources")
+    known_data = {"card_type", "config", "cardSchema", "resources"}
+    known_node = {"id", "type", "position", "data", "config"}
+    node_type = raw.get("type", "cardNode")
+    if node_type not in ("cardNode", "custom"):
+        node_type = "cardNode"
+    return NodeSpec(
+        id=node_id,
+        card_type=card_type,
+        config=copy.deepcopy(config),
+        position={"x": pos.get("x", 0), "y": pos.get("y", 0)},
+        resources=copy.deepcopy(resources) if resources else None,
+        card_schema=copy.deepcopy(schema) if isinstance(schema, dict) else None,
+        node_type=node_type,
+        extra={k: copy.deepcopy(v) for k, v in raw.items() if k not in known_node},
+        data_extra={k: copy.deepcopy(v) for k, v in data.items() if k not in known_data},
+    )
+
+
+def _edge_from_dict(raw: Any, index: int) -> EdgeSpec:
+    where = f"edges[{index}]"
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where} must be an object; got {type(raw).__name__}.")
+    data = raw.get("data") or {}
+    src, dst = raw.get("source"), raw.get("target")
+    if not isinstance(src, str) or not isinstance(dst, str):
+        raise SpecError(f"{where} needs string 'source' and 'target'; got {src!r} -> {dst!r}.")
+    out = data.get("source_output") or raw.get("source_output") or raw.get("sourceHandle") or "default"
+    inp = data.get("target_input") or raw.get("target_input") or raw.get("targetHandle") or "default"
+    known = {"id", "source", "target", "sourceHandle", "targetHandle", "data", "source_output", "target_input"}
+    return EdgeSpec(
+        id=raw.get("id") or "",
+        source=src,
+        source_output=out,
+        target=dst,
+        target_input=inp,
+        extra={k: copy.deepcopy(v) for k, v in raw.items() if k not in known},
+        data_extra={
+            k: copy.deepcopy(v) for k, v in data.items() if k not in ("source_output", "target_input")
+        },
+    )
+
+
+# --------------------------------------------------------------------------- task wire format
+
+
+@dataclass
+class Task:
+    """One node's work, self-contained: everything a worker needs and nothing global.
+
+    ``card_class`` is a transient in-process shortcut (the local executor passes the class
+    itself); it never goes on the wire.
+    """
+
+    run_id: str
+    node_id: str
+    card: dict[str, Any]
+    config: dict[str, Any]
+    inputs: dict[str, dict[str, Any]]
+    key: str
+    pipeline_id: str = ""
+    storage: dict[str, Any] | None = None
+    resources: dict[str, Any] = field(default_factory=dict)
+    card_class: Any = field(default=None, repr=False, compare=False)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON-like payload sent to out-of-process workers."""
+        out: dict[str, Any] = {
+            "v": WIRE_VERSION,
+            "run_id": self.run_id,
+            "node_id": self.node_id,
+            "pipeline_id": self.pipeline_id,
+            "key": self.key,
+            "card": dict(self.card),
+            "config": self.config,
+            "inputs": self.inputs,
+            "resources": self.resources,
+        }
+        if self.storage is not None:
+            out["storage"] = self.storage
+        check_wire(out, "task")
+        return out
+
+    @classmethod
+    def from_wire(cls, payload: Any) -> Task:
+        """Parse and check a task payload (raises :class:`SpecError`)."""
+        if not isinstance(payload, dict) or payload.get("v") != WIRE_VERSION:
+            raise SpecError(f"Not a v{WIRE_VERSION} task payload: {str(payload)[:200]}")
+        for name in ("run_id", "node_id", "key"):
+            if not isinstance(payload.get(name), str):
+                raise SpecError(f"Task payload field {name!r} must be a string.")
+        card = payload.get("card")
+        if not isinstance(card, dict) or not isinstance(card.get("card_type"), str):
+            raise SpecError("Task payload field 'card' must be {'card_type': str, ...}.")
+        inputs = payload.get("inputs", {})
+        for port, ref in inputs.items():
+            if not isinstance(ref, dict) or "type" not in ref or ("uri" not in ref and "data" not in ref):
+                raise SpecError(f"Task input {port!r} must be {{'type', 'uri'}} or {{'type', 'data'}}.")
+        return cls(
+            run_id=payload["run_id"],
+            node_id=payload["node_id"],
+            pipeline_id=payload.get("pipeline_id", ""),
+            key=payload["key"],
+            card=card,
+            config=payload.get("config", {}),
+            inputs=inputs,
+            storage=payload.get("storage"),
+            resources=payload.get("resources", {}),
+        )
+
+
+@dataclass
+class TaskResult:
+    """What a worker returns for one task (see the module docstring for the wire shape)."""
+
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extras: dict[str, dict[str, Any]] = field(default_factory=dict)
+    preview: dict[str, Any] | None = None
+    logs: str = ""
+    error: dict[str, str] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when the card ran and produced its outputs."""
+        return self.error is None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON-like payload a worker returns."""
+        out: dict[str, Any] = {
+            "v": WIRE_VERSION,
+            "outputs": self.outputs,
+            "extras": self.extras,
+            "preview": self.preview,
+            "logs": self.logs,
+            "timings": self.timings,
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        check_wire(out, "result")
+        return out
+
+    @classmethod
+    def from_wire(cls, payload: Any) -> TaskResult:
+        """Parse and check a result payload (raises :class:`SpecError`)."""
+        if not isinstance(payload, dict) or payload.get("v") != WIRE_VERSION:
+            raise SpecError(f"Not a v{WIRE_VERSION} result payload: {str(payload)[:200]}")
+        error = payload.get("error")
+        if error is not None and not (isinstance(error, dict) and "type" in error and "message" in error):
+            raise SpecError("Result field 'error' must be {'type', 'message', 'traceback'}.")
+        return cls(
+            outputs=payload.get("outputs", {}),
+            extras=payload.get("extras", {}),
+            preview=payload.get("preview"),
+            logs=payload.get("logs", ""),
+            error=error,
+            timings=payload.get("timings", {}),
+        )
+
+
+_WIRE_SCALARS = (str, int, float, bool, bytes, type(None))
+
+
+def check_wire(obj: Any, where: str = "payload") -> None:
+    """Raise :class:`SpecError` unless ``obj`` holds only bytes, str, numbers, lists and dicts.
+
+    This is what keeps pickled objects out of payloads: the orchestrator never unpickles.
+    """
+    stack: list[tuple[Any, str]] = [(obj, where)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, _WIRE_SCALARS):
+            continue
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    raise SpecError(f"{path}: keys must be strings; got {k!r}.")
+                stack.append((v, f"{path}.{k}"))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
+        else:
+            raise SpecError(
+                f"{path}: {type(value).__name__} cannot travel in a payload; "
+                "only bytes, str, numbers, lists and dicts can."
+            )
