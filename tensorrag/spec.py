@@ -247,8 +247,8 @@ def _edge_from_dict(raw: Any, index: int) -> EdgeSpec:
 class Task:
     """One node's work, self-contained: everything a worker needs and nothing global.
 
-    ``card_class`` is a transient in-process shortcut (the local executor passes the class
-    itself); it never goes on the wire.
+    ``card_class`` and ``store`` are transient in-process shortcuts (the local executor passes
+    the class and the store object themselves); they never go on the wire.
     """
 
     run_id: str
@@ -261,6 +261,7 @@ class Task:
     storage: dict[str, Any] | None = None
     resources: dict[str, Any] = field(default_factory=dict)
     card_class: Any = field(default=None, repr=False, compare=False)
+    store: Any = field(default=None, repr=False, compare=False)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-like payload sent to out-of-process workers."""

@@ -1,0 +1,88 @@
+"""tensorrag: ML pipelines built from cards.
+
+One graph, three faces: build it in code (:class:`Pipeline`, :class:`BaseCard`, :func:`card`),
+edit it on a canvas in Jupyter, save it as ``_pipeline.json``; run it on pluggable executors
+over any fsspec storage::
+
+    import tensorrag as tr
+
+    p = tr.Pipeline("regression")
+    p.add("data_load", id="load", source="sample", sample_name="diabetes")
+    p.add("data_split", id="split", test_ratio=0.2)
+    p.connect("load", "dataset", "split", "dataset")
+    run = p.run()
+"""
+
+from __future__ import annotations
+
+from tensorrag import executors, storage
+from tensorrag._context import report_progress
+from tensorrag._version import __version__
+from tensorrag.cards import BaseCard, CardFunction, card
+from tensorrag.cards.catalog import list_cards, register
+from tensorrag.errors import (
+    ArtifactNotFoundError,
+    CardConfigError,
+    CardDefinitionError,
+    CardError,
+    CardExecutionError,
+    ConfigError,
+    DuplicateNodeError,
+    ExecutorError,
+    MissingOutputError,
+    NodeFailedError,
+    PipelineError,
+    PipelineValidationError,
+    RegistryError,
+    RemoteCardError,
+    RunError,
+    SpecError,
+    StorageError,
+    TaskTimeoutError,
+    TensorragError,
+    UnknownCardTypeError,
+    UnknownNodeError,
+    UnsafePathError,
+    WiringError,
+)
+from tensorrag.pipeline import Edge, Node, Pipeline
+from tensorrag.run import Run
+
+__all__ = [
+    "ArtifactNotFoundError",
+    "BaseCard",
+    "CardConfigError",
+    "CardDefinitionError",
+    "CardError",
+    "CardExecutionError",
+    "CardFunction",
+    "ConfigError",
+    "DuplicateNodeError",
+    "Edge",
+    "ExecutorError",
+    "MissingOutputError",
+    "Node",
+    "NodeFailedError",
+    "Pipeline",
+    "PipelineError",
+    "PipelineValidationError",
+    "RegistryError",
+    "RemoteCardError",
+    "Run",
+    "RunError",
+    "SpecError",
+    "StorageError",
+    "TaskTimeoutError",
+    "TensorragError",
+    "UnknownCardTypeError",
+    "UnknownNodeError",
+    "UnsafePathError",
+    "WiringError",
+    "__version__",
+    "card",
+    "executors",
+    "list_cards",
+    "register",
+    "report_progress",
+    "storage",
+]

@@ -1,0 +1,35 @@
+"""The card catalog: register card classes globally and list every card's ``CardSchema``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tensorrag.cards.base import BaseCard, card_class_of
+from tensorrag.registry import Registry, card_registry
+
+__all__ = ["list_cards", "register"]
+
+
+def register(card: Any, *, clobber: bool = False, registry: Registry | None = None) -> type[BaseCard]:
+    """Register a :class:`BaseCard` subclass or ``@card`` function under its ``card_type``.
+
+    Args:
+        card: the class or decorated function.
+        clobber: replace another class registered under the same type.
+        registry: where to register (default: the global registry every pipeline sees).
+
+    Raises:
+        CardDefinitionError: the class breaks the card contract.
+        RegistryError: the type is taken and ``clobber`` is False.
+    """
+    cls = card_class_of(card)
+    cls.check_definition()
+    (registry or card_registry).register(cls.card_type, cls, clobber=clobber)
+    return cls
+
+
+def list_cards(registry: Registry | None = None) -> list[dict[str, Any]]:
+    """The ``CardSchema`` JSON of every card type (the original ``GET /api/cards``), sorted by category and type."""
+    reg = registry or card_registry
+    schemas = [card_class_of(cls).to_schema() for _, cls in reg.items()]
+    return sorted(schemas, key=lambda s: (s["category"], s["card_type"]))

@@ -1,0 +1,60 @@
+"""The executor interface: run tasks, nothing else.
+
+Executors do not schedule: the engine (:mod:`tensorrag.executors.engine`) owns the only
+scheduling loop and hands ready tasks to ``submit``. An executor returns a
+``concurrent.futures.Future`` that resolves to a :class:`~tensorrag.spec.TaskResult`; a card's
+own failure is a result with ``error`` set, while an exception from the future means the
+executor itself failed (the engine reports both as a failed node).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from tensorrag.spec import Task, TaskResult
+
+__all__ = ["EventSink", "Executor"]
+
+#: ``sink(kind, payload)`` with kind ``"log"`` (payload: a line) or ``"progress"`` ((current, total)).
+EventSink = Callable[[str, Any], None]
+
+
+class Executor(ABC):
+    """Base class of executors. Subclasses implement :meth:`submit`.
+
+    Attributes:
+        name: registry name (``"local"``, ``"process"``, ...).
+        max_workers: how many tasks may run at once; the engine never has more in flight.
+        in_process: tasks may carry live objects (card class, store) instead of wire payloads.
+    """
+
+    name: str = "executor"
+    max_workers: int = 1
+    in_process: bool = False
+
+    @abstractmethod
+    def submit(self, task: Task, events: EventSink | None = None) -> Future[TaskResult]:
+        """Start ``task``; ``events`` receives live logs/progress where the executor can stream them."""
+
+    def cancel(self, future: Future[TaskResult]) -> None:
+        """Try to stop a submitted task (best effort; threads cannot be interrupted)."""
+        future.cancel()
+
+    def start(self) -> None:
+        """Acquire resources before the first task (pools, remote apps). Idempotent."""
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Release resources. The executor may be started again afterwards."""
+
+    def __enter__(self) -> Executor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(max_workers={self.max_workers})"

@@ -1,0 +1,121 @@
+"""Per-thread capture of ``print``, ``sys.stderr`` and ``logging`` output of running cards.
+
+Cards run in pool threads of one process, so ``sys.stdout`` is shared. While any capture is
+active, ``sys.stdout``/``sys.stderr`` are replaced by a router that sends each write to the sink
+registered for the writing thread (or to the real stream for threads that run no card), and a
+root logging handler does the same for log records. The router is removed when the last capture
+ends, so nothing is left patched after a run.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+__all__ = ["LineSink", "capture_output"]
+
+_sinks: dict[int, LineSink] = {}
+_lock = threading.Lock()
+_active = 0
+_saved: tuple[TextIO, TextIO] | None = None
+_handler: logging.Handler | None = None
+
+
+class LineSink:
+    """Collects a task's output; calls ``on_line`` for every complete line (live streaming)."""
+
+    def __init__(self, on_line: Callable[[str], None] | None = None) -> None:
+        self._buf = io.StringIO()
+        self._partial = ""
+        self._on_line = on_line
+
+    def write(self, text: str) -> None:
+        """Record ``text``; complete lines are streamed at once."""
+        self._buf.write(text)
+        if self._on_line is None:
+            return
+        chunk = self._partial + text
+        *lines, self._partial = chunk.split("\n")
+        for line in lines:
+            self._on_line(line)
+
+    def flush(self) -> None:
+        """Stream a trailing partial line."""
+        if self._partial and self._on_line is not None:
+            self._on_line(self._partial)
+        self._partial = ""
+
+    def getvalue(self) -> str:
+        """Everything written so far."""
+        return self._buf.getvalue()
+
+
+class _Router(io.TextIOBase):
+    def __init__(self, fallback: TextIO) -> None:
+        self._fallback = fallback
+
+    def write(self, text: str) -> int:
+        sink = _sinks.get(threading.get_ident())
+        if sink is None:
+            return self._fallback.write(text)
+        sink.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._fallback.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._fallback, "encoding", "utf-8")
+
+    def fileno(self) -> int:
+        return self._fallback.fileno()
+
+
+class _RoutingHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        sink = _sinks.get(record.thread or 0)
+        if sink is not None:
+            sink.write(self.format(record) + "\n")
+
+
+@contextmanager
+def capture_output(on_line: Callable[[str], None] | None = None) -> Iterator[LineSink]:
+    """Capture this thread's stdout/stderr/logging into a :class:`LineSink` for the block."""
+    global _active, _saved, _handler
+    sink = LineSink(on_line)
+    tid = threading.get_ident()
+    with _lock:
+        if _active == 0:
+            _saved = (sys.stdout, sys.stderr)
+            sys.stdout = _Router(sys.stdout)  # type: ignore[assignment]
+            sys.stderr = _Router(sys.stderr)  # type: ignore[assignment]
+            _handler = _RoutingHandler()
+            _handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            logging.getLogger().addHandler(_handler)
+        _active += 1
+        _sinks[tid] = sink
+    try:
+        yield sink
+    finally:
+        sink.flush()
+        with _lock:
+            _sinks.pop(tid, None)
+            _active -= 1
+            if _active == 0 and _saved is not None:
+                # Only restore what we installed; someone may have replaced it since.
+                if isinstance(sys.stdout, _Router):
+                    sys.stdout = _saved[0]
+                if isinstance(sys.stderr, _Router):
+                    sys.stderr = _saved[1]
+                if _handler is not None:
+                    logging.getLogger().removeHandler(_handler)
+                _saved, _handler = None, None

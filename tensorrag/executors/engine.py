@@ -1,0 +1,453 @@
+"""The engine: the one scheduling loop that runs a pipeline on any executor.
+
+Algorithm (in the spirit of dask's ``get_async``):
+
+* **Plan.** The selected nodes (all, or the targets and everything they need) are put in
+  topological order; ties break by insertion order, so runs are deterministic. Each node's
+  config is validated and filled once, up front.
+* **Ready set, no levels.** A node becomes ready the moment its last parent finishes. Ready
+  nodes are started in plan order while fewer than ``executor.max_workers`` are in flight.
+* **Cache.** Starting a node first computes its key: a hash of the card's type and code
+  fingerprint, its normalised config and the sha256 of each input artifact. If the store holds a
+  complete entry for that key (its ``_meta.json`` and every artifact it lists), the node is
+  ``cached`` at once and its children become ready; otherwise a task is built and submitted.
+* **One queue.** Executors and their worker threads only ``put`` into a queue (task done, log
+  line, progress); this loop is the only code that changes run state or calls listeners, so
+  listeners never run concurrently.
+* **Failure.** A failed node's descendants become ``skipped``; independent branches go on
+  (``fail_fast`` stops starting new nodes instead). Timeouts and ``cancel()`` end nodes the
+  same way. Every run ends in a terminal state with a ``pipeline_completion`` event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import logging
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from tensorrag.cards import BaseCard
+from tensorrag.errors import PipelineValidationError, TaskTimeoutError
+from tensorrag.executors.base import Executor
+from tensorrag.executors.runtime import card_ref
+from tensorrag.pipeline import Pipeline
+from tensorrag.spec import Task, TaskResult
+from tensorrag.storage import ArtifactStore
+
+__all__ = ["TERMINAL", "Engine", "NodeRecord", "RunState", "cache_key"]
+
+log = logging.getLogger(__name__)
+
+#: Node states after which nothing more happens to the node in this run.
+TERMINAL = frozenset({"completed", "cached", "failed", "skipped"})
+Listener = Callable[[dict[str, Any]], None]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class NodeRecord:
+    """What one run knows about one node."""
+
+    node_id: str
+    card_type: str
+    status: str = "pending"
+    key: str | None = None
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extras: dict[str, dict[str, Any]] = field(default_factory=dict)
+    preview: dict[str, Any] | None = None
+    output_type: str = "table"
+    error: dict[str, str] | None = None
+    logs: str = ""
+    message: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The node's part of the run manifest."""
+        return {
+            "node_id": self.node_id,
+            "card_type": self.card_type,
+            "status": self.status,
+            "key": self.key,
+            "outputs": self.outputs,
+            "extras": self.extras,
+            "output_type": self.output_type,
+            "error": self.error,
+            "message": self.message,
+            "timings": self.timings,
+        }
+
+
+@dataclass
+class RunState:
+    """The state of one run, written as ``runs/{run_id}.json`` when it ends."""
+
+    run_id: str
+    pipeline: str
+    nodes: dict[str, NodeRecord]
+    status: str = "running"
+    events: list[dict[str, Any]] = field(default_factory=list)
+    started_at: str = field(default_factory=_now)
+    finished_at: str | None = None
+    execution_time: float | None = None
+
+    def to_manifest(self, graph: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The run manifest (status, node states, artifact refs, events, and the graph)."""
+        return {
+            "run_id": self.run_id,
+            "pipeline": self.pipeline,
+            "status": self.status,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "execution_time": self.execution_time,
+            "nodes": {nid: rec.to_dict() for nid, rec in self.nodes.items()},
+            "events": self.events,
+            "graph": graph,
+        }
+
+
+def cache_key(card: type[BaseCard], config: dict[str, Any], inputs: dict[str, dict[str, Any]]) -> str:
+    """The cache key of a node: card identity + normalised config + input content hashes."""
+    doc = {
+        "v": 1,
+        "card": card.card_type,
+        "code": card.fingerprint(),
+        "config": config,
+        "inputs": {port: ref.get("sha256") or ref.get("uri") for port, ref in sorted(inputs.items())},
+    }
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+@dataclass
+class _Plan:
+    node_id: str
+    rank: int
+    card: type[BaseCard]
+    config: dict[str, Any]
+    inputs: dict[str, tuple[str, str]]  # port -> (source node, source port)
+    children: list[str]
+    resources: dict[str, Any]
+    output_type: str
+
+
+class Engine:
+    """Run ``pipeline`` on ``executor`` over ``store`` (see the module docstring).
+
+    Args:
+        pipeline: the pipeline (snapshotted when :meth:`run` starts; later edits don't leak in).
+        executor: where tasks run.
+        store: the project-scoped artifact store.
+        run_id: this run's id.
+        cache: reuse results whose key is already in the store.
+        targets: run only these nodes and what they need (default: every node).
+        fail_fast: stop starting new nodes after the first failure.
+        listeners: called with every event, in order, from the engine's thread.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        executor: Executor,
+        store: ArtifactStore,
+        *,
+        run_id: str,
+        cache: bool = True,
+        targets: Iterable[str] | None = None,
+        fail_fast: bool = False,
+        listeners: Iterable[Listener] = (),
+    ) -> None:
+        self.pipeline = pipeline
+        self.executor = executor
+        self.store = store
+        self.cache = cache
+        self.fail_fast = fail_fast
+        self.listeners = list(listeners)
+        self._queue: queue.SimpleQueue[tuple[str, str, Any]] = queue.SimpleQueue()
+        self._cancelled = threading.Event()
+        self._plan = self._make_plan(targets)
+        self.state = RunState(
+            run_id=run_id,
+            pipeline=pipeline.name,
+            nodes={nid: NodeRecord(nid, p.card.card_type, output_type=p.output_type) for nid, p in self._plan.items()},
+        )
+
+    # ------------------------------------------------------------------ planning
+
+    def _make_plan(self, targets: Iterable[str] | None) -> dict[str, _Plan]:
+        p = self.pipeline
+        if targets is None:
+            selected = set(p.nodes)
+        else:
+            wanted = [p.node(t).id for t in targets]
+            selected = set(wanted) | p.ancestors(wanted)
+        problems = [x for x in p.problems() if x.get("node_id") in selected or x.get("node_id") is None]
+        if problems:
+            raise PipelineValidationError(problems, p.name)
+        order = p.topological_order(selected)
+        plan: dict[str, _Plan] = {}
+        for rank, nid in enumerate(order):
+            node = p.nodes[nid]
+            assert node.card is not None
+            resources = {**(node.card.resources or {}), **(node.resources or {})}
+            plan[nid] = _Plan(
+                node_id=nid,
+                rank=rank,
+                card=node.card,
+                config=node.resolved_config(),
+                inputs={},
+                children=[],
+                resources=resources,
+                output_type=node.card.output_view_type,
+            )
+        for edge in p.edges:
+            if edge.source in plan and edge.target in plan:
+                plan[edge.target].inputs[edge.target_input] = (edge.source, edge.source_output)
+                plan[edge.source].children.append(edge.target)
+        return plan
+
+    # ------------------------------------------------------------------ events
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        event.setdefault("timestamp", _now())
+        self.state.events.append(event)
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not break the run
+                log.exception("on_event listener failed on %s", event.get("type"))
+
+    def _status(self, nid: str, status: str, message: str = "") -> None:
+        rec = self.state.nodes[nid]
+        rec.status, rec.message = status, message
+        self._emit({"type": "node_status", "node_id": nid, "status": status, "message": message})
+
+    # ------------------------------------------------------------------ control
+
+    def cancel(self) -> None:
+        """Stop the run: nothing new starts; running nodes are abandoned as failed."""
+        self._cancelled.set()
+        self._queue.put(("cancel", "", None))
+
+    def run(self) -> RunState:
+        """Run to a terminal state and return it (also written as the run manifest)."""
+        t0 = time.perf_counter()
+        plan, nodes = self._plan, self.state.nodes
+        for nid in plan:
+            self._status(nid, "pending")
+        waiting = {nid: len({src for src, _ in p.inputs.values()}) for nid, p in plan.items()}
+        ready = [(p.rank, nid) for nid, p in plan.items() if waiting[nid] == 0]
+        heapq.heapify(ready)
+        inflight: dict[str, tuple[Future[TaskResult], float | None]] = {}
+        stopping = False
+        abandoned = False
+        limit = max(1, self.executor.max_workers)
+        self.executor.start()
+        try:
+            while True:
+                while ready and len(inflight) < limit and not stopping:
+                    _, nid = heapq.heappop(ready)
+                    try:
+                        started = self._start(nid)
+                    except Exception as exc:  # e.g. the store is unreachable for the cache lookup
+                        tb = traceback.format_exc()
+                        self._fail(nid, {"type": type(exc).__name__, "message": str(exc), "traceback": tb})
+                        self._skip_descendants(nid)
+                        stopping = stopping or self.fail_fast
+                        continue
+                    if started is None:  # cached: its children may be ready now
+                        self._release(nid, waiting, ready)
+                    else:
+                        inflight[nid] = started
+                if not inflight:
+                    break
+                kind, nid, payload = self._next(inflight)
+                if kind == "cancel" or self._cancelled.is_set():
+                    stopping = True
+                    for rid in list(inflight):
+                        self.executor.cancel(inflight.pop(rid)[0])
+                        self._fail(rid, {"type": "Cancelled", "message": "the run was cancelled", "traceback": ""})
+                        abandoned = True
+                    continue
+                if kind == "timeout":
+                    fut, _ = inflight.pop(nid)
+                    self.executor.cancel(fut)
+                    abandoned = True
+                    secs = plan[nid].resources.get("timeout")
+                    err = TaskTimeoutError(f"node {nid!r} ran past its timeout of {secs} s")
+                    self._fail(nid, {"type": type(err).__name__, "message": str(err), "traceback": ""})
+                    self._skip_descendants(nid)
+                    stopping = stopping or self.fail_fast
+                elif kind == "log":
+                    if nid in inflight:
+                        self._emit({"type": "log", "node_id": nid, "text": payload})
+                elif kind == "progress":
+                    if nid in inflight:
+                        cur, tot = payload
+                        self._emit({"type": "progress", "node_id": nid, "current": cur, "total": tot})
+                elif kind == "done" and nid in inflight:
+                    inflight.pop(nid)
+                    if self._finish(nid, payload):
+                        self._release(nid, waiting, ready)
+                    else:
+                        self._skip_descendants(nid)
+                        stopping = stopping or self.fail_fast
+        finally:
+            for nid, rec in nodes.items():
+                if rec.status not in TERMINAL:
+                    self._status(nid, "skipped", "cancelled" if self._cancelled.is_set() else "not run")
+            self.state.execution_time = round(time.perf_counter() - t0, 6)
+            self.state.finished_at = _now()
+            statuses = {rec.status for rec in nodes.values()}
+            if self._cancelled.is_set():
+                self.state.status = "cancelled"
+            elif "failed" in statuses or "skipped" in statuses:
+                self.state.status = "failed"
+            else:
+                self.state.status = "completed"
+            self._emit(
+                {
+                    "type": "pipeline_completion",
+                    "status": self.state.status,
+                    "execution_time": round(self.state.execution_time, 3),
+                }
+            )
+            if abandoned:
+                self.executor.shutdown(wait=False)
+        return self.state
+
+    def _next(self, inflight: dict[str, tuple[Future[TaskResult], float | None]]) -> tuple[str, str, Any]:
+        deadlines = [(d, nid) for nid, (_, d) in inflight.items() if d is not None]
+        while True:
+            wait = None
+            if deadlines:
+                soonest, nid = min(deadlines)
+                wait = soonest - time.monotonic()
+                if wait <= 0:
+                    return ("timeout", nid, None)
+            try:
+                return self._queue.get(timeout=wait)
+            except queue.Empty:
+                continue
+
+    def _release(self, nid: str, waiting: dict[str, int], ready: list[tuple[int, str]]) -> None:
+        for child in dict.fromkeys(self._plan[nid].children):
+            waiting[child] -= 1
+            if waiting[child] == 0 and self.state.nodes[child].status == "pending":
+                heapq.heappush(ready, (self._plan[child].rank, child))
+
+    def _skip_descendants(self, nid: str) -> None:
+        for child in self._plan[nid].children:
+            rec = self.state.nodes[child]
+            if rec.status == "pending":
+                self._status(child, "skipped", f"upstream node {nid!r} did not complete")
+                self._skip_descendants(child)
+
+    # ------------------------------------------------------------------ one node
+
+    def _start(self, nid: str) -> tuple[Future[TaskResult], float | None] | None:
+        plan, rec = self._plan[nid], self.state.nodes[nid]
+        inputs = {port: dict(self.state.nodes[src].outputs[out]) for port, (src, out) in plan.inputs.items()}
+        key = cache_key(plan.card, plan.config, inputs)
+        rec.key = key
+        if self.cache:
+            entry = self.store.read_entry(key)
+            if entry is not None:
+                rec.outputs = entry.get("outputs", {})
+                rec.extras = entry.get("extras", {})
+                rec.preview = entry.get("preview")
+                rec.logs = entry.get("logs", "")
+                self._status(nid, "cached")
+                return None
+        else:
+            key = f"{key}-{self.state.run_id[-6:]}"  # keep the cached entry immutable
+            rec.key = key
+        local = self.executor.in_process
+        task = Task(
+            run_id=self.state.run_id,
+            node_id=nid,
+            card=card_ref(plan.card),
+            config=plan.config,
+            inputs=inputs,
+            key=key,
+            pipeline_id=self.pipeline.name,
+            storage=None if local else self.store.to_wire(),
+            resources=plan.resources,
+            card_class=plan.card if local else None,
+            store=self.store if local else None,
+        )
+        self._status(nid, "running")
+        q = self._queue
+        try:
+            fut = self.executor.submit(task, lambda kind, payload: q.put((kind, nid, payload)))
+        except Exception as exc:  # the executor refused: the node fails, the run goes on
+            fut = Future()
+            fut.set_exception(exc)
+        fut.add_done_callback(lambda f: q.put(("done", nid, f)))
+        timeout = plan.resources.get("timeout")
+        deadline = time.monotonic() + float(timeout) if timeout else None
+        return fut, deadline
+
+    def _finish(self, nid: str, fut: Future[TaskResult]) -> bool:
+        rec = self.state.nodes[nid]
+        try:
+            result = fut.result()
+        except BaseException as exc:
+            tb = "".join(traceback.format_exception(exc))
+            self._fail(nid, {"type": type(exc).__name__, "message": str(exc), "traceback": tb})
+            return False
+        rec.logs, rec.timings = result.logs, result.timings
+        if not getattr(self.executor, "streams_logs", self.executor.in_process) and result.logs:
+            for line in result.logs.splitlines():
+                self._emit({"type": "log", "node_id": nid, "text": line})
+        if result.error is not None:
+            self._fail(nid, result.error)
+            return False
+        try:
+            rec.outputs = {p: self._persist(rec.key or "", p, a) for p, a in result.outputs.items()}
+            rec.extras = {p: self._persist(rec.key or "", p, a) for p, a in result.extras.items()}
+            rec.preview = result.preview
+            entry = {
+                "card_type": rec.card_type,
+                "node_id": nid,
+                "run_id": self.state.run_id,
+                "outputs": rec.outputs,
+                "extras": rec.extras,
+                "preview": rec.preview,
+                "output_type": rec.output_type,
+                "logs": rec.logs[-100_000:],
+                "timings": rec.timings,
+                "created_at": _now(),
+            }
+            self.store.write_preview(rec.key or "", {"output_type": rec.output_type, "preview": rec.preview})
+            self.store.write_entry(rec.key or "", entry)  # last: the commit marker
+        except Exception as exc:
+            tb = traceback.format_exc()
+            self._fail(nid, {"type": type(exc).__name__, "message": f"saving results failed: {exc}", "traceback": tb})
+            return False
+        self._status(nid, "completed")
+        return True
+
+    def _persist(self, key: str, name: str, art: dict[str, Any]) -> dict[str, Any]:
+        if "data" not in art:
+            return art
+        data = art["data"]
+        if not isinstance(data, (bytes, bytearray)):
+            data = json.dumps(data).encode()
+        return self.store.put_bytes(key, name, bytes(data), art.get("type", "bytes"), art.get("ext"))
+
+    def _fail(self, nid: str, error: dict[str, str]) -> None:
+        rec = self.state.nodes[nid]
+        rec.error = error
+        self._status(nid, "failed", f"{error.get('type')}: {error.get('message')}")

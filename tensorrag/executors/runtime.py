@@ -1,0 +1,190 @@
+"""The worker entry function: run one task, return its result. Every executor ends up here.
+
+``run_task`` is what a thread, a worker process or a Modal container calls. It resolves the
+card, gives it a :class:`~tensorrag.storage.CardStorage` over the task's inputs, runs
+``execute``, checks that every declared output was produced, computes the preview where the
+libraries are, and returns a :class:`~tensorrag.spec.TaskResult`. It never raises for a card's
+failure: the error travels back as ``{"type", "message", "traceback"}``.
+
+``run_wire(payload) -> payload`` is the same over the wire format, for out-of-process workers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+import types
+from collections.abc import Callable
+from typing import Any
+
+from tensorrag._context import TaskContext, current_task
+from tensorrag.cards import BaseCard, card_class_of
+from tensorrag.cards.previews import json_safe
+from tensorrag.errors import CardDefinitionError, CardExecutionError, MissingOutputError
+from tensorrag.executors.capture import capture_output
+from tensorrag.registry import card_registry
+from tensorrag.spec import Task, TaskResult
+from tensorrag.storage import ArtifactStore, CardStorage
+
+__all__ = ["card_ref", "resolve_card", "run_task", "run_wire"]
+
+
+def card_ref(cls: type[BaseCard]) -> dict[str, Any]:
+    """How a worker elsewhere finds ``cls``: an importable ``module:qualname`` or the card type."""
+    ref: dict[str, Any] = {"card_type": cls.card_type}
+    qual = cls.__qualname__
+    if cls.__module__ not in ("__main__", "builtins") and "<locals>" not in qual:
+        ref["module"] = f"{cls.__module__}:{qual}"
+    source = getattr(cls, "__tensorrag_source__", None)
+    if source:
+        ref["source"] = source
+    return ref
+
+
+def resolve_card(ref: dict[str, Any]) -> type[BaseCard]:
+    """The card class a task names (``source`` > ``module`` > global registry by type).
+
+    Raises:
+        CardDefinitionError: the reference cannot be resolved.
+    """
+    card_type = ref.get("card_type", "?")
+    if ref.get("source"):
+        return _card_from_source(card_type, ref["source"])
+    if ref.get("module"):
+        module_name, _, qual = str(ref["module"]).partition(":")
+        try:
+            obj: Any = importlib.import_module(module_name)
+            for part in qual.split("."):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError) as exc:
+            raise CardDefinitionError(
+                f"Cannot import card {card_type!r} from {ref['module']!r} in the worker: {exc}. "
+                "Define the card in an importable module (not a notebook cell) or ship its source.",
+                card_type=card_type,
+            ) from exc
+        return card_class_of(obj)
+    return card_class_of(card_registry.get(card_type))
+
+
+def _card_from_source(card_type: str, source: str) -> type[BaseCard]:
+    # Custom card source runs only here, in the worker, in a module namespace of its own.
+    module = types.ModuleType(f"tensorrag_custom_card_{card_type}")
+    module.__dict__["BaseCard"] = BaseCard
+    exec(compile(source, f"<card {card_type}>", "exec"), module.__dict__)
+    found = [
+        v
+        for v in module.__dict__.values()
+        if isinstance(v, type) and issubclass(v, BaseCard) and v is not BaseCard and v.card_type == card_type
+    ]
+    if len(found) != 1:
+        raise CardDefinitionError(f"Card source for {card_type!r} defines {len(found)} matching card classes.")
+    return found[0]
+
+
+def run_task(
+    task: Task,
+    store: ArtifactStore | None = None,
+    *,
+    on_log: Callable[[str], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> TaskResult:
+    """Run one task and return its result (a card's exception becomes ``result.error``).
+
+    Args:
+        task: the task; ``task.card_class`` / ``task.store`` are used when set (in-process).
+        store: the artifact store; default from ``task.store`` or ``task.storage`` (payload mode
+            when neither: outputs come back as bytes in the result).
+        on_log: called with each complete line the card prints or logs.
+        on_progress: called with ``(current, total)`` when the card reports progress.
+    """
+    t0 = time.perf_counter()
+    result = TaskResult()
+    timings: dict[str, float] = {}
+    with capture_output(on_log) as sink:
+        token = current_task.set(TaskContext(task.run_id, task.node_id, on_progress))
+        try:
+            cls = task.card_class or resolve_card(task.card)
+            store = store if store is not None else task.store
+            if store is None and task.storage:
+                store = ArtifactStore.from_wire(task.storage)
+            handle = CardStorage(store, task.key, task.inputs, on_progress)
+            config = dict(task.config)
+            config.update(_pipeline_id=task.pipeline_id, _node_id=task.node_id, _run_id=task.run_id)
+            card = cls()
+            t1 = time.perf_counter()
+            refs = card.execute(config, handle.input_refs, handle)
+            timings["execute"] = time.perf_counter() - t1
+            result.outputs, result.extras = _collect(cls, task, refs, handle)
+            t2 = time.perf_counter()
+            try:
+                preview = card.get_output_preview(refs or {}, handle)
+                result.preview = json_safe(preview) if preview is not None else None
+            except Exception as exc:  # a broken preview must not fail a finished card
+                result.preview = {"preview_error": f"{type(exc).__name__}: {exc}"}
+                print(f"preview failed: {type(exc).__name__}: {exc}")
+            timings["preview"] = time.perf_counter() - t2
+        except (Exception, SystemExit) as exc:  # sys.exit() in a card fails the node, not the run
+            result.error = {
+                "type": type(exc).__name__,
+                "message": str(exc),
+                "traceback": traceback.format_exc(),
+            }
+        finally:
+            current_task.reset(token)
+    result.logs = sink.getvalue()
+    timings["total"] = time.perf_counter() - t0
+    result.timings = timings
+    return result
+
+
+def _collect(
+    cls: type[BaseCard], task: Task, refs: Any, handle: CardStorage
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    if refs is None:
+        refs = {}
+    if not isinstance(refs, dict):
+        raise CardExecutionError(
+            f"Card {cls.card_type!r}: execute() must return a dict of output port -> ref; got {type(refs).__name__}.",
+            node_id=task.node_id,
+            card_type=cls.card_type,
+        )
+    saved = handle.saved
+    by_ref: dict[str, tuple[str, dict[str, Any]]] = {}
+    for key, art in saved.items():
+        by_ref[str(art.get("uri") or f"__mem__/{key}")] = (key, art)
+    for port, spec in task.inputs.items():
+        if "uri" in spec:
+            by_ref.setdefault(str(spec["uri"]), (f"__input__{port}", spec))
+    declared = cls.outputs()
+    missing = [p for p in declared if p not in refs]
+    if missing:
+        raise MissingOutputError(
+            f"Card {cls.card_type!r} (node {task.node_id!r}) did not produce declared output(s) "
+            f"{', '.join(map(repr, missing))}; execute() returned {sorted(refs)}. Save each declared output "
+            "with storage.save_<type>(...) and return {port: ref}.",
+            node_id=task.node_id,
+            card_type=cls.card_type,
+        )
+    outputs: dict[str, dict[str, Any]] = {}
+    used: set[str] = set()
+    for port, ref in refs.items():
+        hit = by_ref.get(str(ref))
+        if hit is None:
+            raise CardExecutionError(
+                f"Card {cls.card_type!r} returned ref {ref!r} for output {port!r}, but it was not saved through "
+                "the storage handle. Save outputs with storage.save_<type>(...) and return the ref it gives.",
+                node_id=task.node_id,
+                card_type=cls.card_type,
+            )
+        key, art = hit
+        used.add(key)
+        outputs[port] = dict(art)
+    extras = {key: dict(art) for key, art in saved.items() if key not in used}
+    return outputs, extras
+
+
+def run_wire(payload: dict[str, Any]) -> dict[str, Any]:
+    """The worker entry over the wire format: task payload in, result payload out."""
+    task = Task.from_wire(payload)
+    return run_task(task).to_wire()

@@ -1,0 +1,313 @@
+"""``Run``: one execution of a pipeline — its status, outputs, previews, logs and events.
+
+``Pipeline.run(...)`` (= :func:`run_pipeline`) composes the layers: it opens the store, picks
+the executor, hands both to the engine and wraps the resulting state::
+
+    run = p.run(executor="local", storage=None, cache=True, on_event=print)
+    run.status                       # {"load": "completed", "split": "cached", ...}
+    run.ok                           # every selected node completed or cached
+    run.output("split", "train_dataset")   # the artifact, loaded
+    run.preview("evaluate"); run.logs("train"); run.error("train")
+    run.resume()                     # re-run: only failed/skipped/changed nodes execute
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import secrets
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from tensorrag.config import get_settings
+from tensorrag.errors import NodeFailedError, RunError
+from tensorrag.executors import Engine, Executor, get_executor
+from tensorrag.executors.engine import TERMINAL, RunState
+from tensorrag.storage import ArtifactStore, open_store
+
+if TYPE_CHECKING:
+    from tensorrag.pipeline import Pipeline
+
+__all__ = ["Run", "new_run_id", "run_pipeline"]
+
+Listener = Callable[[dict[str, Any]], None]
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: ``{UTC timestamp}-{6 hex}``."""
+    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    *,
+    executor: str | Executor | None = None,
+    storage: str | os.PathLike[str] | ArtifactStore | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    cache: bool = True,
+    targets: Iterable[str] | None = None,
+    fail_fast: bool = False,
+    on_event: Listener | Iterable[Listener] | None = None,
+    max_workers: int | None = None,
+    project: str | None = None,
+    user: str | None = None,
+    wait: bool = True,
+    progress: bool | None = None,
+) -> Run:
+    """Run ``pipeline`` and return its :class:`Run`.
+
+    Args:
+        pipeline: what to run (validated first; nothing runs if it is invalid).
+        executor: ``"local"`` (default, ``TENSORRAG_EXECUTOR``), another registered name, or an
+            :class:`~tensorrag.executors.Executor` instance (left running afterwards).
+        storage: None (env settings, else ``./.tensorrag``), a path or fsspec URL, or a store
+            from :func:`tensorrag.storage.open_store`.
+        storage_options: fsspec options for a URL ``storage`` (e.g. S3 endpoint and keys).
+        cache: reuse results of nodes whose card, config and inputs are unchanged.
+        targets: run only these nodes and what they need.
+        fail_fast: stop starting nodes after the first failure (running ones finish).
+        on_event: callback(s) receiving every event dict (design.md §4), in order.
+        max_workers: parallelism when ``executor`` is a name.
+        project: project folder for artifacts and runs (default: ``TENSORRAG_PROJECT``, else the
+            pipeline's name).
+        user: user folder (default: ``TENSORRAG_USER`` / ``DEFAULT_USER_ID`` / ``"default"``).
+        wait: block until the run ends; ``False`` starts it in a background thread.
+        progress: a terminal progress bar (default: only when stderr is a terminal, not in notebooks).
+
+    Raises:
+        PipelineValidationError: the pipeline (or the part ``targets`` needs) is invalid.
+        ConfigError: an unknown executor name or a bad setting.
+        UnsafePathError: a project or user name that is not a safe folder name.
+    """
+    settings = get_settings()
+    root = open_store(storage, **dict(storage_options or {}))
+    project_store = getattr(pipeline.project, "store", None)
+    store = project_store or root.project(project or settings.project or pipeline.name, user or settings.user)
+    owned = not isinstance(executor, Executor)
+    opts = {"max_workers": max_workers} if max_workers is not None else {}
+    exe = get_executor(executor, **opts)
+    listeners = [on_event] if callable(on_event) else list(on_event or [])
+    run = Run(pipeline, store, run_id=new_run_id(), options={
+        "executor": executor, "storage": storage, "storage_options": storage_options, "cache": cache,
+        "targets": list(targets) if targets is not None else None, "fail_fast": fail_fast, "on_event": on_event,
+        "max_workers": max_workers, "project": project, "user": user, "progress": progress,
+    })
+    engine = Engine(
+        pipeline, exe, store, run_id=run.run_id, cache=cache, targets=targets, fail_fast=fail_fast,
+        listeners=[*listeners],
+    )
+    run._attach(engine)
+    bar = _TerminalProgress(len(engine.state.nodes), settings.progress if progress is None else progress)
+    if bar.enabled:
+        engine.listeners.append(bar)
+    _save_graph(store, pipeline)
+
+    def work() -> None:
+        try:
+            engine.run()
+        finally:
+            if owned:
+                exe.shutdown(wait=False)
+            try:
+                store.write_run(run.run_id, engine.state.to_manifest(pipeline.to_dict()))
+            finally:
+                run._done.set()
+
+    if wait:
+        work()
+    else:
+        threading.Thread(target=work, name=f"tensorrag-run-{run.run_id}", daemon=True).start()
+    return run
+
+
+def _save_graph(store: ArtifactStore, pipeline: Pipeline) -> None:
+    doc = pipeline.to_dict()
+    try:
+        if store.read_pipeline() == doc:
+            return
+    except FileNotFoundError:
+        pass
+    store.write_pipeline(doc)
+
+
+class Run:
+    """The handle of one run (see the module docstring). Thread-safe to read while it runs."""
+
+    def __init__(self, pipeline: Pipeline, store: ArtifactStore, *, run_id: str, options: dict[str, Any]) -> None:
+        self.pipeline = pipeline
+        self.store = store
+        self.run_id = run_id
+        self._options = options
+        self._engine: Engine | None = None
+        self._done = threading.Event()
+
+    def _attach(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @property
+    def _state(self) -> RunState:
+        assert self._engine is not None
+        return self._engine.state
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def status(self) -> dict[str, str]:
+        """Node id -> ``pending | running | completed | cached | failed | skipped``."""
+        return {nid: rec.status for nid, rec in self._state.nodes.items()}
+
+    @property
+    def state(self) -> str:
+        """The run's own status: ``running``, ``completed``, ``failed`` or ``cancelled``."""
+        return self._state.status
+
+    @property
+    def ok(self) -> bool:
+        """True when the run ended and every selected node completed or was cached."""
+        return self._done.is_set() and self._state.status == "completed"
+
+    @property
+    def done(self) -> bool:
+        """True once the run reached a terminal state."""
+        return self._done.is_set()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every event so far, in order (a copy)."""
+        return list(self._state.events)
+
+    @property
+    def execution_time(self) -> float | None:
+        """Wall time of the run in seconds (None while running)."""
+        return self._state.execution_time
+
+    def wait(self, timeout: float | None = None) -> Run:
+        """Block until the run ends (for ``wait=False`` runs).
+
+        Raises:
+            TimeoutError: it did not end within ``timeout`` seconds.
+        """
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"Run {self.run_id} still running after {timeout} s.")
+        return self
+
+    def cancel(self) -> Run:
+        """Stop the run: nothing new starts, running nodes are abandoned, the run ends ``cancelled``."""
+        if self._engine is not None:
+            self._engine.cancel()
+        return self
+
+    # ------------------------------------------------------------------ per node
+
+    def _record(self, node_id: str) -> Any:
+        try:
+            return self._state.nodes[node_id]
+        except KeyError:
+            known = list(self._state.nodes)
+            close = difflib.get_close_matches(node_id, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else f" Nodes in this run: {', '.join(known)}."
+            raise RunError(f"Run {self.run_id} has no node {node_id!r}.{hint}") from None
+
+    def outputs(self, node_id: str) -> dict[str, dict[str, Any]]:
+        """Output port -> artifact ref (``{"type", "uri", "ext", "sha256"}``) of a node."""
+        return dict(self._record(node_id).outputs)
+
+    def output(self, node_id: str, port: str | None = None) -> Any:
+        """Load a node's output artifact (``port`` may be omitted when the node has one output).
+
+        Raises:
+            RunError: unknown node or port.
+            NodeFailedError: the node failed, was skipped or has not finished.
+        """
+        rec = self._record(node_id)
+        if rec.status not in ("completed", "cached"):
+            why = f": {rec.error['type']}: {rec.error['message']}" if rec.error else f" ({rec.message})" if rec.message else ""
+            raise NodeFailedError(f"Node {node_id!r} has no outputs: it is {rec.status}{why}.")
+        ports = {**rec.outputs, **rec.extras}
+        if port is None:
+            if len(rec.outputs) != 1:
+                raise RunError(f"Node {node_id!r} has outputs {sorted(rec.outputs)}; name the one you want.")
+            port = next(iter(rec.outputs))
+        if port not in ports:
+            raise RunError(f"Node {node_id!r} has no output {port!r}; it has {sorted(ports)}.")
+        return self.store.get(ports[port])
+
+    def preview(self, node_id: str) -> dict[str, Any] | None:
+        """The node's preview (original formats: table / metrics / model_summary), or None."""
+        return self._record(node_id).preview
+
+    def logs(self, node_id: str) -> str:
+        """Everything the node's card printed or logged."""
+        return str(self._record(node_id).logs)
+
+    def error(self, node_id: str) -> dict[str, str] | None:
+        """``{"type", "message", "traceback"}`` of a failed node, else None."""
+        return self._record(node_id).error
+
+    def timings(self, node_id: str) -> dict[str, float]:
+        """Seconds spent per phase (``execute``, ``preview``, ``total``) of a node that ran."""
+        return dict(self._record(node_id).timings)
+
+    # ------------------------------------------------------------------ follow-ups
+
+    def resume(self, **overrides: Any) -> Run:
+        """Run the pipeline again with the same options: unchanged nodes are cached, the rest execute."""
+        options = {**self._options, "cache": True, **overrides}
+        return run_pipeline(self.pipeline, **options)
+
+    def raise_for_status(self) -> Run:
+        """Raise :class:`NodeFailedError` naming the first failed node, unless the run is ok."""
+        if self.ok:
+            return self
+        for nid, rec in self._state.nodes.items():
+            if rec.status == "failed" and rec.error:
+                raise NodeFailedError(f"Node {nid!r} failed: {rec.error['type']}: {rec.error['message']}")
+        raise NodeFailedError(f"Run {self.run_id} ended {self.state}.")
+
+    def manifest(self) -> dict[str, Any]:
+        """The run manifest, as written to ``runs/{run_id}.json``."""
+        return self._state.to_manifest(self.pipeline.to_dict())
+
+    def summary(self) -> str:
+        """A small table of node states and timings."""
+        width = max([4, *(len(n) for n in self._state.nodes)])
+        lines = [f"{'node':<{width}}  {'status':<9}  seconds"]
+        for nid, rec in self._state.nodes.items():
+            secs = rec.timings.get("total")
+            lines.append(f"{nid:<{width}}  {rec.status:<9}  {'' if secs is None else f'{secs:.3f}'}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for s in self.status.values():
+            counts[s] = counts.get(s, 0) + 1
+        parts = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        return f"<Run {self.run_id} {self.state}: {parts}>"
+
+
+class _TerminalProgress:
+    """A tqdm bar over node completions, only on a terminal and never in notebooks."""
+
+    def __init__(self, total: int, mode: str | bool) -> None:
+        if mode in ("on", True):
+            self.enabled = True
+        elif mode in ("off", False):
+            self.enabled = False
+        else:
+            self.enabled = sys.stderr.isatty() and "ipykernel" not in sys.modules
+        self._bar: Any = None
+        self._total = total
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if event["type"] == "node_status" and event["status"] in TERMINAL:
+            if self._bar is None:
+                from tqdm.auto import tqdm
+
+                self._bar = tqdm(total=self._total, unit="node", leave=False)
+            self._bar.update(1)
+            self._bar.set_postfix_str(f"{event['node_id']}: {event['status']}")
+        elif event["type"] == "pipeline_completion" and self._bar is not None:
+            self._bar.close()
