@@ -1,0 +1,86 @@
+"""BUILTIN_CARDS: every entry is a lazy 'module:Class' string naming a valid card of that type."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+
+from tensorrag.cards.base import BaseCard
+from tensorrag.cards.builtin import BUILTIN_CARDS
+from tensorrag.cards.schema import validate_config
+
+EXPECTED = {
+    "data_load": ({}, {"dataset": "dataframe"}, "data", "table"),
+    "data_split": (
+        {"dataset": "dataframe"},
+        {"train_dataset": "dataframe", "test_dataset": "dataframe"},
+        "data",
+        "table",
+    ),
+    "model_define": ({}, {"model_spec": "json"}, "model", "model_summary"),
+    "train": (
+        {"train_dataset": "dataframe", "model_spec": "json"},
+        {"trained_model": "model", "train_metrics": "json"},
+        "model",
+        "metrics",
+    ),
+    "evaluate": (
+        {"trained_model": "model", "test_dataset": "dataframe"},
+        {"eval_report": "json", "eval_chart": "bytes"},
+        "evaluation",
+        "metrics",
+    ),
+    "inference": (
+        {"trained_model": "model", "dataset": "dataframe"},
+        {"predictions": "dataframe"},
+        "inference",
+        "table",
+    ),
+}
+
+
+def _load(path: str) -> type[BaseCard]:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def test_the_table_is_strings_only() -> None:
+    assert set(BUILTIN_CARDS) == set(EXPECTED)
+    assert all(isinstance(v, str) and v.count(":") == 1 for v in BUILTIN_CARDS.values())
+
+
+@pytest.mark.parametrize("card_type", sorted(EXPECTED))
+def test_each_entry_is_a_valid_card(card_type: str) -> None:
+    cls = _load(BUILTIN_CARDS[card_type])
+    assert issubclass(cls, BaseCard)
+    cls.check_definition()
+    inputs, outputs, category, view = EXPECTED[card_type]
+    assert cls.card_type == card_type
+    assert (cls.input_schema, cls.output_schema, cls.category, cls.output_view_type) == (
+        inputs,
+        outputs,
+        category,
+        view,
+    )
+    assert cls.execution_mode == "local"
+    assert cls.display_name and cls.description
+    schema = cls.to_schema()
+    json.dumps(schema)
+    assert schema["config_schema"]["type"] == "object"  # JSON-Schema form, like the original built-ins
+    filled, problems = validate_config(cls.json_schema(), {})
+    assert problems == []
+    for field, prop in cls.json_schema()["properties"].items():
+        assert prop.get("description"), f"{card_type}.{field} has no description"
+        if "default" in prop:
+            assert filled[field] == prop["default"]
+
+
+def test_packages_expose_the_classes_lazily() -> None:
+    from tensorrag.cards import data, ml
+
+    assert data.DataSplitCard.card_type == "data_split"
+    assert ml.EvaluateCard.card_type == "evaluate"
+    with pytest.raises(AttributeError):
+        _ = ml.Nope
