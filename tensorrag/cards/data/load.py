@@ -112,7 +112,7 @@ class DataLoadCard(BaseCard):
         },
         "required": ["source"],
     }
-    input_schema: dict[str, str] = {}
+    input_schema = {}
     output_schema = {"dataset": "dataframe"}
 
     def execute(self, config: dict[str, Any], inputs: dict[str, str], storage: Any) -> dict[str, str]:

@@ -164,10 +164,10 @@ def check_hyperparameters(model_type: str, task: str, hyperparameters: dict[str,
         for name in unknown:
             close = difflib.get_close_matches(str(name), known, n=1)
             parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        names = " / ".join(cls.__name__ for cls in classes)
+        class_names = " / ".join(cls.__name__ for cls in classes)
         raise ValueError(
             f"Unknown hyperparameter{'s' if len(unknown) > 1 else ''} {', '.join(parts)} for model_type "
-            f"{model_type!r} ({names}). Valid names: {', '.join(known)}."
+            f"{model_type!r} ({class_names}). Valid names: {', '.join(known)}."
         )
     for cls, names in valid.items():
         if not set(hyperparameters) <= names:
@@ -231,7 +231,7 @@ class ModelDefineCard(BaseCard):
         },
         "required": ["model_type"],
     }
-    input_schema: dict[str, str] = {}
+    input_schema = {}
     output_schema = {"model_spec": "json"}
 
     def execute(self, config: dict[str, Any], inputs: dict[str, str], storage: Any) -> dict[str, str]:

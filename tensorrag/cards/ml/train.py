@@ -236,11 +236,11 @@ class TrainCard(BaseCard):
             ) from exc
 
         pred = model.predict(x)
-        metrics: dict[str, Any]
+        metrics: dict[str, Any] = {}
         if task == "classification":
-            metrics = _classification_metrics(y, pred, "train_")
+            metrics.update(_classification_metrics(y, pred, "train_"))
         else:
-            metrics = _regression_metrics(y, pred, "train_")
+            metrics.update(_regression_metrics(y, pred, "train_"))
             coef = getattr(model, "coef_", None)
             if coef is not None and np.ndim(coef) == 1 and len(coef) == len(features):
                 metrics["coefficients"] = {f: float(v) for f, v in zip(features, coef, strict=True)}
