@@ -8,10 +8,12 @@ otherwise). Run it twice: the second time every node is ``cached``.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tensorrag.pipeline import Pipeline
-from tensorrag.run import Run
+
+if TYPE_CHECKING:
+    from tensorrag.run import Run
 
 __all__ = ["build", "main"]
 
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     run: Run = p.run(on_event=show)
     print(f"\nRun {run.run_id}: {run.state} in {run.execution_time:.2f} s")
     if not run.ok:
-        for nid, status in run.status.items():
+        for nid, _status in run.status.items():
             err = run.error(nid)
             if err:
                 print(f"\n{nid} failed: {err['type']}: {err['message']}\n{err['traceback']}", file=sys.stderr)

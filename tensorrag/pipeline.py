@@ -17,7 +17,6 @@ Subscribers (``p.subscribe(fn)``) are called with ``{"op": ..., ...}`` after eve
 
 from __future__ import annotations
 
-import copy
 import difflib
 import heapq
 import json
@@ -42,7 +41,7 @@ from tensorrag.errors import (
     WiringError,
 )
 from tensorrag.registry import Registry, card_registry
-from tensorrag.spec import EdgeSpec, GraphSpec, NodeSpec, port_compatible
+from tensorrag.spec import EdgeSpec, GraphSpec, NodeSpec, json_copy, port_compatible
 
 if TYPE_CHECKING:
     from tensorrag.run import Run
@@ -127,10 +126,10 @@ class Node:
         return NodeSpec(
             id=self.id,
             card_type=self.card_type,
-            config=copy.deepcopy(self._config),
+            config=json_copy(self._config),
             position=dict(self.position),
-            resources=copy.deepcopy(self.resources) if self.resources else None,
-            **copy.deepcopy(self._spec_extra),
+            resources=json_copy(self.resources) if self.resources else None,
+            **json_copy(self._spec_extra),
         )
 
     def __repr__(self) -> str:
@@ -379,7 +378,8 @@ class Pipeline:
                     and target_input in (None, e.target_input)
                 ]
             if not match:
-                raise WiringError(f"No such edge: {source!r} {source_output or ''} -> {target or ''} {target_input or ''}")
+                ends = f"{source!r} {source_output or ''} -> {target or ''} {target_input or ''}"
+                raise WiringError(f"No such edge: {ends}")
             edge = match[0]
             self._edges.remove(edge)
         self._emit({"op": "disconnect", "edge": edge.to_dict()})
@@ -455,8 +455,8 @@ class Pipeline:
                 hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
                 out.append({"node_id": node.id, "message": f"Unknown card type {node.card_type!r}.{hint}"})
                 continue
-            for problem in node._check_config()[1]:
-                out.append({"node_id": node.id, "field": problem["field"], "message": problem["message"]})
+            for bad in node._check_config()[1]:
+                out.append({"node_id": node.id, "field": bad["field"], "message": bad["message"]})
         fed: dict[tuple[str, str], str] = {}
         for edge in self._edges:
             src, dst = self._nodes.get(edge.source), self._nodes.get(edge.target)
@@ -665,10 +665,10 @@ class Pipeline:
         with self._lock:
             spec = GraphSpec(
                 nodes=[n.to_spec() for n in self._nodes.values()],
-                edges=[copy.deepcopy(e) for e in self._edges],
+                edges=[json_copy(e) for e in self._edges],
                 node_counter=self._counter,
                 name=self.name,
-                extra=copy.deepcopy(self._doc_extra),
+                extra=json_copy(self._doc_extra),
             )
         return spec.to_dict()
 

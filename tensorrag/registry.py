@@ -15,11 +15,13 @@ from __future__ import annotations
 import importlib
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tensorrag.errors import RegistryError, UnknownCardTypeError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
 
 __all__ = ["Registry", "card_registry", "executor_registry"]
 

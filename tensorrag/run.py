@@ -14,12 +14,11 @@ the executor, hands both to the engine and wraps the resulting state::
 from __future__ import annotations
 
 import difflib
-import os
 import secrets
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.config import get_settings
@@ -29,6 +28,8 @@ from tensorrag.executors.engine import TERMINAL, RunState
 from tensorrag.storage import ArtifactStore, open_store
 
 if TYPE_CHECKING:
+    import os
+
     from tensorrag.pipeline import Pipeline
 
 __all__ = ["Run", "new_run_id", "run_pipeline"]
@@ -38,7 +39,7 @@ Listener = Callable[[dict[str, Any]], None]
 
 def new_run_id() -> str:
     """A sortable, unique run id: ``{UTC timestamp}-{6 hex}``."""
-    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
 
 
 def run_pipeline(
@@ -99,11 +100,12 @@ def run_pipeline(
         pipeline, exe, store, run_id=run.run_id, cache=cache, targets=targets, fail_fast=fail_fast,
         listeners=[*listeners],
     )
-    run._attach(engine)
+    graph = pipeline.to_dict()
+    run._attach(engine, graph)
     bar = _TerminalProgress(len(engine.state.nodes), settings.progress if progress is None else progress)
     if bar.enabled:
         engine.listeners.append(bar)
-    _save_graph(store, pipeline)
+    _save_graph(store, graph)
 
     def work() -> None:
         try:
@@ -112,7 +114,7 @@ def run_pipeline(
             if owned:
                 exe.shutdown(wait=False)
             try:
-                store.write_run(run.run_id, engine.state.to_manifest(pipeline.to_dict()))
+                store.write_run(run.run_id, engine.state.to_manifest(graph))
             finally:
                 run._done.set()
 
@@ -123,8 +125,7 @@ def run_pipeline(
     return run
 
 
-def _save_graph(store: ArtifactStore, pipeline: Pipeline) -> None:
-    doc = pipeline.to_dict()
+def _save_graph(store: ArtifactStore, doc: dict[str, Any]) -> None:
     try:
         if store.read_pipeline() == doc:
             return
@@ -144,8 +145,9 @@ class Run:
         self._engine: Engine | None = None
         self._done = threading.Event()
 
-    def _attach(self, engine: Engine) -> None:
+    def _attach(self, engine: Engine, graph: dict[str, Any]) -> None:
         self._engine = engine
+        self._graph = graph
 
     @property
     def _state(self) -> RunState:
@@ -224,7 +226,10 @@ class Run:
         """
         rec = self._record(node_id)
         if rec.status not in ("completed", "cached"):
-            why = f": {rec.error['type']}: {rec.error['message']}" if rec.error else f" ({rec.message})" if rec.message else ""
+            if rec.error:
+                why = f": {rec.error['type']}: {rec.error['message']}"
+            else:
+                why = f" ({rec.message})" if rec.message else ""
             raise NodeFailedError(f"Node {node_id!r} has no outputs: it is {rec.status}{why}.")
         ports = {**rec.outputs, **rec.extras}
         if port is None:
@@ -269,7 +274,7 @@ class Run:
 
     def manifest(self) -> dict[str, Any]:
         """The run manifest, as written to ``runs/{run_id}.json``."""
-        return self._state.to_manifest(self.pipeline.to_dict())
+        return self._state.to_manifest(self._graph)
 
     def summary(self) -> str:
         """A small table of node states and timings."""

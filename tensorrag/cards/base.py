@@ -172,7 +172,9 @@ class BaseCard:
             )
         for attr in ("input_schema", "output_schema"):
             ports = getattr(cls, attr) or {}
-            if not isinstance(ports, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in ports.items()):
+            pairs = ports.items() if isinstance(ports, dict) else [(None, None)]
+            well_formed = all(isinstance(k, str) and isinstance(v, str) for k, v in pairs)
+            if not well_formed:
                 raise CardDefinitionError(
                     f"Card {cls.card_type!r}: {attr} must map port names to type strings "
                     f"({', '.join(PORT_TYPES)}); got {ports!r}.",

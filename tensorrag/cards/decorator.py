@@ -101,6 +101,7 @@ class CardFunction:
         self.card_class = card_class
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the plain function."""
         return self.__wrapped__(*args, **kwargs)  # type: ignore[attr-defined]
 
     def __getattr__(self, name: str) -> Any:

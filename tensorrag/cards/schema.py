@@ -45,10 +45,10 @@ def normalize_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
         if "label" in prop and "title" not in prop:
             prop["title"] = prop.pop("label")
         props[key] = prop
-    out: dict[str, Any] = {"type": "object", "properties": props}
+    flat: dict[str, Any] = {"type": "object", "properties": props}
     if required:
-        out["required"] = required
-    return out
+        flat["required"] = required
+    return flat
 
 
 def validate_config(

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tensorrag.spec import Task, TaskResult
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from tensorrag.spec import Task, TaskResult
 
 __all__ = ["EventSink", "Executor"]
 
@@ -43,10 +45,10 @@ class Executor(ABC):
         """Try to stop a submitted task (best effort; threads cannot be interrupted)."""
         future.cancel()
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: B027  # optional hook, not abstract
         """Acquire resources before the first task (pools, remote apps). Idempotent."""
 
-    def shutdown(self, wait: bool = True) -> None:
+    def shutdown(self, wait: bool = True) -> None:  # noqa: B027  # optional hook, not abstract
         """Release resources. The executor may be started again afterwards."""
 
     def __enter__(self) -> Executor:

@@ -32,16 +32,18 @@ import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from tensorrag.cards import BaseCard
 from tensorrag.errors import PipelineValidationError, TaskTimeoutError
-from tensorrag.executors.base import Executor
 from tensorrag.executors.runtime import card_ref
-from tensorrag.pipeline import Pipeline
 from tensorrag.spec import Task, TaskResult
-from tensorrag.storage import ArtifactStore
+
+if TYPE_CHECKING:
+    from tensorrag.cards import BaseCard
+    from tensorrag.executors.base import Executor
+    from tensorrag.pipeline import Pipeline
+    from tensorrag.storage import ArtifactStore
 
 __all__ = ["TERMINAL", "Engine", "NodeRecord", "RunState", "cache_key"]
 
@@ -53,7 +55,7 @@ Listener = Callable[[dict[str, Any]], None]
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass

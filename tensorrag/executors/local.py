@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from tensorrag.config import get_settings
 from tensorrag.errors import ConfigError
 from tensorrag.executors.base import EventSink, Executor
 from tensorrag.executors.runtime import run_task
-from tensorrag.spec import Task, TaskResult
+
+if TYPE_CHECKING:
+    from tensorrag.spec import Task, TaskResult
 
 __all__ = ["LocalExecutor"]
 

@@ -15,8 +15,7 @@ import importlib
 import time
 import traceback
 import types
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tensorrag._context import TaskContext, current_task
 from tensorrag.cards import BaseCard, card_class_of
@@ -26,6 +25,9 @@ from tensorrag.executors.capture import capture_output
 from tensorrag.registry import card_registry
 from tensorrag.spec import Task, TaskResult
 from tensorrag.storage import ArtifactStore, CardStorage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["card_ref", "resolve_card", "run_task", "run_wire"]
 
