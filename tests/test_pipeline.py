@@ -221,6 +221,13 @@ class TestAdd:
         assert node.resolved_config() == {"mode": "fast", "k": 4}
         assert dict(node.config) == {"k": "4"}  # stored as given
 
+    def test_not_a_card(self, p):
+        with pytest.raises(tr.CardDefinitionError, match="Expected a BaseCard subclass"):
+            p.add(object)
+        with pytest.raises(tr.CardDefinitionError, match="must implement execute"):
+            p.add(type("NoExec", (BaseCard,), {"card_type": "no_exec"}))
+        assert len(p) == 0
+
     def test_unknown_node_did_you_mean(self, p):
         p.add("src", id="load")
         with pytest.raises(UnknownNodeError, match=r"No node with id 'laod'\. Did you mean 'load'\?"):

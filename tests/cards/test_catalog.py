@@ -76,6 +76,13 @@ class TestBuiltins:
         assert cards["evaluate"]["input_schema"] == {"trained_model": "model", "test_dataset": "dataframe"}
         assert cards["inference"]["output_schema"] == {"predictions": "dataframe"}
 
+    @pytest.mark.xfail(strict=True, reason="BUG: one card with a missing optional dependency breaks list_cards()")
+    def test_card_with_missing_dependency_does_not_break_the_list(self):
+        reg = card_registry.child()
+        reg.register("needs_torch", "tr_missing_module_for_catalog:Card", hint="pip install 'tensorrag[torch]'")
+        names = [c["card_type"] for c in list_cards(reg)]
+        assert set(BUILTINS) <= set(names)
+
     def test_public_alias(self):
         assert tr.list_cards is list_cards
         assert tr.register is register
@@ -178,6 +185,16 @@ class TestToSchemaDefaults:
         assert schema["display_name"] == "My Fancy Card"
         assert schema["description"] == "Docstring summary."
         assert schema["config_schema"] == {}
+
+    @pytest.mark.xfail(strict=True, reason="BUG: to_schema() returns the class's own config_schema dict (not a copy)")
+    def test_to_schema_returns_a_copy(self):
+        cls = _card_class("copied")
+        cls.config_schema = {"type": "object", "properties": {"x": {"type": "integer"}}}
+        schema = cls.to_schema()
+        schema["config_schema"]["properties"]["x"]["type"] = "string"
+        schema["input_schema"]["extra"] = "json"
+        assert cls.config_schema == {"type": "object", "properties": {"x": {"type": "integer"}}}
+        assert cls.input_schema == {"dataset": "dataframe"}
 
     def test_unknown_port_type_is_bytes(self):
         cls = _card_class("odd")
