@@ -1,0 +1,139 @@
+"""Validation of user-given names and relative paths before they touch a filesystem.
+
+Every name that reaches a storage path (user, project, run id, artifact key, output name) goes
+through :func:`safe_name`; every relative path through :func:`safe_relpath`. Both raise
+:class:`~tensorrag.errors.UnsafePathError` (a ``ValueError``) naming what was wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tensorrag.errors import UnsafePathError
+
+__all__ = ["MAX_NAME", "MAX_PATH", "safe_name", "safe_relpath"]
+
+#: Longest single name (one path segment) accepted by :func:`safe_name`.
+MAX_NAME = 128
+#: Longest relative path accepted by :func:`safe_relpath`.
+MAX_PATH = 1024
+#: Longest segment inside a relative path (most filesystems cap a file name at 255 bytes).
+_MAX_SEGMENT = 255
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,127}")
+_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._ -]*")
+_HINT = "Use letters, digits, '.', '_', '-' and spaces, starting with a letter or digit"
+
+
+def safe_name(name: str, what: str = "name") -> str:
+    r"""Check that ``name`` is one safe path segment (a user, project, run or artifact name).
+
+    Allowed: 1 to 128 characters from ``A-Z a-z 0-9 . _ - space``, starting with a letter or a
+    digit and not ending with a space or a dot (so ``..``, ``/``, ``\``, NUL and control
+    characters can never appear).
+
+    Args:
+        name: the value to check.
+        what: what the value is, for the error message (``"project"``, ``"user"``, ...).
+
+    Returns:
+        ``name`` unchanged.
+
+    Raises:
+        UnsafePathError: ``name`` is not a string or not a safe segment.
+    """
+    if not isinstance(name, str):
+        raise UnsafePathError(f"{what} must be a string; got {type(name).__name__} {name!r}.")
+    if _NAME.fullmatch(name) and name[-1] not in " .":
+        return name
+    raise UnsafePathError(f"Unsafe {what} {_show(name)}: {_why_name(name)}. {_HINT} (at most {MAX_NAME}).")
+
+
+def safe_relpath(path: str, what: str = "path") -> str:
+    """Check that ``path`` is a safe relative POSIX path inside a store and normalise it.
+
+    Each ``/``-separated segment may use ``A-Z a-z 0-9 . _ - space``, must start with a letter,
+    digit or ``_`` (so ``_history`` works, ``.``/``..``/``~user`` do not) and must not end with a
+    space or a dot. Absolute paths, backslashes, drive letters, URL schemes, NUL and control
+    characters, empty segments (``a//b``) and paths over 1024 characters are rejected. One
+    trailing ``/`` is dropped.
+
+    Args:
+        path: the relative path to check.
+        what: what the value is, for the error message.
+
+    Returns:
+        The normalised path (``"runs/"`` -> ``"runs"``).
+
+    Raises:
+        UnsafePathError: ``path`` is not a safe relative path.
+    """
+    if not isinstance(path, str):
+        raise UnsafePathError(f"{what} must be a string; got {type(path).__name__} {path!r}.")
+    norm = path[:-1] if path.endswith("/") and len(path) > 1 else path
+    if len(norm) > MAX_PATH:
+        raise UnsafePathError(
+            f"Unsafe {what} {_show(path)}: {len(norm)} characters, at most {MAX_PATH} allowed. Use a shorter path."
+        )
+    segments = norm.split("/")
+    # Fast path: every segment well-formed means no '..', '/', '\\', ':', '~' or control chars.
+    for seg in segments:
+        if not (len(seg) <= _MAX_SEGMENT and _SEGMENT.fullmatch(seg) and seg[-1] not in " ."):
+            raise UnsafePathError(
+                f"Unsafe {what} {_show(path)}: {_why_path(norm, seg)}. "
+                "Expected a relative path like 'artifacts/abc123/model.joblib' whose segments use letters, "
+                "digits, '.', '_', '-' and spaces."
+            )
+    return norm
+
+
+def _show(value: str) -> str:
+    # Long values are cut so the message stays readable; repr() makes NUL and newlines visible.
+    return repr(value) if len(value) <= 80 else repr(value[:60]) + f"... ({len(value)} characters)"
+
+
+def _why_name(name: str) -> str:
+    if not name:
+        return "it is empty"
+    if len(name) > MAX_NAME:
+        return f"{len(name)} characters, at most {MAX_NAME} allowed"
+    return _why_chars(name) or (
+        "it must start with a letter or digit" if not name[0].isalnum() else "it must not end with a space or a dot"
+    )
+
+
+def _why_path(path: str, seg: str) -> str:
+    if not path:
+        return "it is empty"
+    if path.startswith("/"):
+        return "absolute paths are not allowed"
+    if "://" in path:
+        return "URLs are not allowed here, only paths relative to the store root"
+    if re.match(r"^[A-Za-z]:", path):
+        return "drive letters are not allowed"
+    if path.startswith("~"):
+        return "'~' home-directory prefixes are not allowed"
+    if seg in (".", ".."):
+        return f"'{seg}' segments are not allowed"
+    if not seg:
+        return "empty segments ('//') are not allowed"
+    if len(seg) > _MAX_SEGMENT:
+        return f"segment of {len(seg)} characters, at most {_MAX_SEGMENT} allowed"
+    return _why_chars(seg) or (
+        f"segment {seg!r} must start with a letter, digit or '_'"
+        if not (seg[0].isalnum() or seg[0] == "_")
+        else f"segment {seg!r} must not end with a space or a dot"
+    )
+
+
+def _why_chars(value: str) -> str:
+    for ch in value:
+        if ch == "\x00":
+            return "it contains a NUL character"
+        if ord(ch) < 32 or ord(ch) == 127:
+            return f"it contains the control character {ch!r}"
+        if ch in "/\\":
+            return f"it contains {ch!r}"
+        if not (ch.isascii() and (ch.isalnum() or ch in "._ -")):
+            return f"it contains the character {ch!r}"
+    return ""
