@@ -41,7 +41,7 @@ from tensorrag.errors import (
     WiringError,
 )
 from tensorrag.registry import Registry, card_registry
-from tensorrag.spec import EdgeSpec, GraphSpec, NodeSpec, json_copy, port_compatible
+from tensorrag.spec import NODE_ID_PATTERN, EdgeSpec, GraphSpec, NodeSpec, json_copy, port_compatible
 
 if TYPE_CHECKING:
     from tensorrag.run import Run
@@ -51,7 +51,7 @@ __all__ = ["Edge", "Node", "Pipeline"]
 Edge = EdgeSpec
 """An edge ``source.source_output -> target.target_input`` (see :class:`tensorrag.spec.EdgeSpec`)."""
 
-_NODE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$")
+_NODE_ID = re.compile(NODE_ID_PATTERN)
 Listener = Callable[[dict[str, Any]], None]
 
 
@@ -64,7 +64,17 @@ class Node:
         card: the card class, or None when the type is unknown (``validate`` reports it).
     """
 
-    __slots__ = ("_config", "_pipeline", "_spec_extra", "card", "card_type", "id", "position", "resources")
+    __slots__ = (
+        "_config",
+        "_pipeline",
+        "_spec_extra",
+        "card",
+        "card_type",
+        "id",
+        "load_error",
+        "position",
+        "resources",
+    )
 
     def __init__(
         self,
@@ -85,6 +95,7 @@ class Node:
         self.position = position
         self.resources = resources
         self._spec_extra = spec_extra or {}
+        self.load_error: str | None = None  # why a registered card type could not be loaded
 
     @property
     def config(self) -> Mapping[str, Any]:
@@ -245,7 +256,7 @@ class Pipeline:
             self.registry.register(cls.card_type, cls, clobber=clobber or same)
             for node in self._nodes.values():
                 if node.card_type == cls.card_type:
-                    node.card = cls
+                    node.card, node.load_error = cls, None
         self._emit({"op": "register", "card_type": cls.card_type})
         return cls
 
@@ -450,6 +461,9 @@ class Pipeline:
         out: list[dict[str, Any]] = []
         known = self.registry.names()
         for node in self._nodes.values():
+            if node.card is None and node.load_error:
+                out.append({"node_id": node.id, "message": node.load_error})
+                continue
             if node.card is None:
                 close = difflib.get_close_matches(node.card_type, known, n=3, cutoff=0.6)
                 hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
@@ -462,7 +476,8 @@ class Pipeline:
             src, dst = self._nodes.get(edge.source), self._nodes.get(edge.target)
             if src is None or dst is None:
                 missing = edge.source if src is None else edge.target
-                out.append({"node_id": missing, "message": f"Edge {edge.id!r} refers to missing node {missing!r}."})
+                present = dst.id if src is None and dst is not None else src.id if src is not None else None
+                out.append({"node_id": present, "message": f"Edge {edge.id!r} refers to missing node {missing!r}."})
                 continue
             problem = self._port_problem(src, edge.source_output, dst, edge.target_input)
             if problem:
@@ -633,7 +648,7 @@ class Pipeline:
         Raises:
             PipelineValidationError: the graph has a cycle.
         """
-        wanted = set(self._nodes) if node_ids is None else set(node_ids)
+        wanted = set(self._nodes) if node_ids is None else {self.node(n).id for n in node_ids}
         rank = {nid: i for i, nid in enumerate(self._nodes)}
         indeg = dict.fromkeys(wanted, 0)
         children: dict[str, list[str]] = {n: [] for n in wanted}
@@ -755,21 +770,22 @@ class Pipeline:
         for ns in spec.nodes:
             if ns.id in self._nodes:
                 raise DuplicateNodeError(f"Two nodes share the id {ns.id!r}; node ids must be unique.")
+            load_error = None
             try:
                 card = card_class_of(self.registry.get(ns.card_type))
             except UnknownCardTypeError:
                 card = None
-            except TensorragError:
-                card = None
+            except TensorragError as exc:  # registered, but it cannot load (e.g. a missing extra)
+                card, load_error = None, str(exc)
             extra = {
                 "card_schema": ns.card_schema,
                 "node_type": ns.node_type,
                 "extra": ns.extra,
                 "data_extra": ns.data_extra,
             }
-            self._nodes[ns.id] = Node(
-                self, ns.id, ns.card_type, card, dict(ns.config), dict(ns.position), ns.resources, extra
-            )
+            node = Node(self, ns.id, ns.card_type, card, dict(ns.config), dict(ns.position), ns.resources, extra)
+            node.load_error = load_error
+            self._nodes[ns.id] = node
         self._edges = list(spec.edges)
         self._counter = spec.node_counter
         self._doc_extra = spec.extra

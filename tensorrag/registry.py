@@ -40,6 +40,7 @@ class Registry:
         self.parent = parent
         self._entries: dict[str, Any] = {}  # internal, mutable
         self._hints: dict[str, str] = {}
+        self._paths: dict[str, str] = {}  # lazy "module:Attr" strings, kept after they resolve
         self._group = entry_point_group
         self._loaded_eps = entry_point_group is None
         self._lock = threading.RLock()
@@ -52,12 +53,19 @@ class Registry:
         """
         with self._lock:
             current = self._entries.get(name)
-            if current is not None and not clobber and current is not obj and current != obj:
+            same_path = isinstance(obj, str) and self._paths.get(name) == obj
+            if current is not None and not clobber and not same_path and current is not obj and current != obj:
                 raise RegistryError(
                     f"A {self.kind} named {name!r} is already registered ({_describe(current)}); "
                     f"pass clobber=True to replace it."
                 )
+            if same_path and not isinstance(current, str):
+                return  # the same lazy plugin, already imported: keep the imported object
             self._entries[name] = obj
+            if isinstance(obj, str):
+                self._paths[name] = obj
+            else:
+                self._paths.pop(name, None)
             if hint:
                 self._hints[name] = hint
 
@@ -66,6 +74,7 @@ class Registry:
         with self._lock:
             self._entries.pop(name, None)
             self._hints.pop(name, None)
+            self._paths.pop(name, None)
 
     def get(self, name: str) -> Any:
         """The plugin registered as ``name`` here or in a parent, imported if needed.

@@ -26,6 +26,7 @@ dicts) shared by every executor and the one worker entry function::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,10 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 WIRE_VERSION = 1
+
+#: Node ids: what ``Pipeline.add`` accepts and what files must use.
+NODE_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$"
+_NODE_ID = re.compile(NODE_ID_PATTERN)
 
 #: Artifact types a port may declare. Any other string in an original card is read as ``bytes``.
 PORT_TYPES = ("dataframe", "model", "json", "bytes", "any")
@@ -77,7 +82,7 @@ class NodeSpec:
     def to_dict(self) -> dict[str, Any]:
         """Serialise to the ``_pipeline.json`` node shape."""
         data: dict[str, Any] = {"card_type": self.card_type, "config": json_copy(self.config)}
-        if self.resources:
+        if self.resources is not None:
             data["resources"] = json_copy(self.resources)
         if self.card_schema is not None:
             data["cardSchema"] = json_copy(self.card_schema)
@@ -175,8 +180,11 @@ def _node_from_dict(raw: Any, index: int) -> NodeSpec:
     if not isinstance(raw, dict):
         raise SpecError(f"{where} must be an object; got {type(raw).__name__}.")
     node_id = raw.get("id")
-    if not isinstance(node_id, str) or not node_id:
-        raise SpecError(f"{where}.id must be a non-empty string; got {node_id!r}.")
+    if not isinstance(node_id, str) or not _NODE_ID.match(node_id):
+        raise SpecError(
+            f"{where}.id must be 1-128 characters from letters, digits, '_', '-', '.', ':' "
+            f"(starting with a letter, digit or '_'); got {node_id!r}."
+        )
     data = raw.get("data") or {}
     if not isinstance(data, dict):
         raise SpecError(f"{where}.data must be an object (node {node_id!r}).")
@@ -207,8 +215,8 @@ def _node_from_dict(raw: Any, index: int) -> NodeSpec:
         id=node_id,
         card_type=card_type,
         config=json_copy(config),
-        position={"x": pos.get("x", 0), "y": pos.get("y", 0)},
-        resources=json_copy(resources) if resources else None,
+        position=json_copy(pos),
+        resources=json_copy(resources) if resources is not None else None,
         card_schema=json_copy(schema) if isinstance(schema, dict) else None,
         node_type=node_type,
         extra={k: json_copy(v) for k, v in raw.items() if k not in known_node},
@@ -221,12 +229,21 @@ def _edge_from_dict(raw: Any, index: int) -> EdgeSpec:
     if not isinstance(raw, dict):
         raise SpecError(f"{where} must be an object; got {type(raw).__name__}.")
     data = raw.get("data") or {}
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}.data must be an object; got {type(data).__name__}.")
     src, dst = raw.get("source"), raw.get("target")
     if not isinstance(src, str) or not isinstance(dst, str):
         raise SpecError(f"{where} needs string 'source' and 'target'; got {src!r} -> {dst!r}.")
     out = data.get("source_output") or raw.get("source_output") or raw.get("sourceHandle") or "default"
     inp = data.get("target_input") or raw.get("target_input") or raw.get("targetHandle") or "default"
-    known = {"id", "source", "target", "sourceHandle", "targetHandle", "data", "source_output", "target_input"}
+    if not isinstance(out, str) or not isinstance(inp, str):
+        raise SpecError(f"{where} ({src} -> {dst}): port names must be strings; got {out!r} -> {inp!r}.")
+    known = {"id", "source", "target", "data", "source_output", "target_input"}
+    # Handles equal to the ports are derived on save; different ones are kept verbatim.
+    if raw.get("sourceHandle") in (None, out):
+        known.add("sourceHandle")
+    if raw.get("targetHandle") in (None, inp):
+        known.add("targetHandle")
     return EdgeSpec(
         id=raw.get("id") or "",
         source=src,
@@ -293,6 +310,9 @@ class Task:
         if not isinstance(card, dict) or not isinstance(card.get("card_type"), str):
             raise SpecError("Task payload field 'card' must be {'card_type': str, ...}.")
         inputs = payload.get("inputs", {})
+        for name in ("inputs", "config", "resources"):
+            if not isinstance(payload.get(name, {}), dict):
+                raise SpecError(f"Task payload field {name!r} must be an object; got {type(payload[name]).__name__}.")
         for port, ref in inputs.items():
             if not isinstance(ref, dict) or "type" not in ref or ("uri" not in ref and "data" not in ref):
                 raise SpecError(f"Task input {port!r} must be {{'type', 'uri'}} or {{'type', 'data'}}.")

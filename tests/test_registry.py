@@ -103,7 +103,6 @@ class TestClobber:
         with pytest.raises(RegistryError, match=r"already registered \(json:dumps\)"):
             reg.register("s", "json:loads")
 
-    @pytest.mark.xfail(strict=True, reason="BUG: re-registering the same lazy string after it was resolved is refused")
     def test_same_string_after_resolution(self):
         reg = Registry("card")
         reg.register("s", "json:dumps")

@@ -32,6 +32,7 @@ the same for ``model`` (joblib), ``json`` and ``bytes(..., ext)``, plus generic
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import keyword
@@ -42,7 +43,7 @@ from tensorrag.cards.schema import normalize_schema
 from tensorrag.errors import CardDefinitionError
 from tensorrag.spec import PORT_TYPES
 
-__all__ = ["CATEGORIES", "EXECUTION_MODES", "VIEW_TYPES", "BaseCard", "card_class_of"]
+__all__ = ["CATEGORIES", "EXECUTION_MODES", "VIEW_TYPES", "BaseCard", "card_class_of", "code_digest"]
 
 #: The original's categories; others are accepted (the palette groups by whatever is given).
 CATEGORIES = ("data", "model", "training", "evaluation", "inference")
@@ -123,7 +124,7 @@ class BaseCard:
             "description": cls.description or (inspect.getdoc(cls) or "").split("\n\n")[0],
             "category": cls.category,
             "execution_mode": cls.execution_mode,
-            "config_schema": cls.config_schema or {},
+            "config_schema": copy.deepcopy(cls.config_schema or {}),
             "input_schema": dict(cls.input_schema or {}),
             "output_schema": dict(cls.output_schema or {}),
             "output_view_type": cls.output_view_type,
@@ -145,8 +146,9 @@ class BaseCard:
     def _code_identity(cls) -> str:
         try:
             source = inspect.getsource(cls)
-        except (OSError, TypeError):
-            source = f"{cls.__module__}:{cls.__qualname__}"
+        except (OSError, TypeError):  # no source file (exec'd code): hash the bytecode instead
+            source = "\n".join(code_digest(v) for v in vars(cls).values() if inspect.isfunction(v))
+            source = f"{cls.__module__}:{cls.__qualname__}\n{source}"
         return f"{cls.card_type}\n{source}"
 
     @classmethod
@@ -187,6 +189,15 @@ class BaseCard:
             )
         if not isinstance(cls.resources or {}, dict):
             raise CardDefinitionError(f"Card {cls.card_type!r}: resources must be a dict.", card_type=cls.card_type)
+
+
+def code_digest(fn: Any) -> str:
+    """A digest of a function's bytecode and constants (recursively), for code without source."""
+    code = getattr(fn, "__code__", fn)
+    parts = [code.co_code.hex(), repr(code.co_names), repr(code.co_varnames)]
+    for const in code.co_consts:
+        parts.append(code_digest(const) if hasattr(const, "co_code") else repr(const))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def _port_type(t: str) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from tensorrag.cards.base import BaseCard, card_class_of
+from tensorrag.errors import TensorragError
 from tensorrag.registry import Registry, card_registry
 
 __all__ = ["list_cards", "register"]
+
+log = logging.getLogger(__name__)
 
 
 def register(card: Any, *, clobber: bool = False, registry: Registry | None = None) -> type[BaseCard]:
@@ -31,5 +35,10 @@ def register(card: Any, *, clobber: bool = False, registry: Registry | None = No
 def list_cards(registry: Registry | None = None) -> list[dict[str, Any]]:
     """The ``CardSchema`` JSON of every card type (the original ``GET /api/cards``), sorted by category and type."""
     reg = registry or card_registry
-    schemas = [card_class_of(cls).to_schema() for _, cls in reg.items()]
+    schemas = []
+    for name in reg.names():
+        try:
+            schemas.append(card_class_of(reg.get(name)).to_schema())
+        except TensorragError as exc:  # e.g. a card whose optional dependency is not installed
+            log.warning("card %r is unavailable: %s", name, exc)
     return sorted(schemas, key=lambda s: (s["category"], s["card_type"]))

@@ -25,7 +25,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from tensorrag.cards.base import BaseCard
+from tensorrag.cards.base import BaseCard, code_digest
 from tensorrag.errors import CardDefinitionError, CardExecutionError, MissingOutputError
 from tensorrag.spec import PORT_TYPES
 
@@ -86,8 +86,8 @@ class FunctionCard(BaseCard):
     def _code_identity(cls) -> str:
         try:
             source = inspect.getsource(cls._fn)
-        except (OSError, TypeError):
-            source = f"{cls._fn.__module__}:{cls._fn.__qualname__}"
+        except (OSError, TypeError):  # no source file (exec'd code): hash the bytecode instead
+            source = f"{cls._fn.__module__}:{cls._fn.__qualname__}\n{code_digest(cls._fn)}"
         return f"{cls.card_type}\n{source}"
 
 
@@ -168,10 +168,7 @@ def _make(
 ) -> CardFunction:
     name = card_type or fn.__name__
     where = f"@card function {fn.__qualname__}"
-    try:
-        hints = typing.get_type_hints(fn, include_extras=True)
-    except Exception:
-        hints = dict(getattr(fn, "__annotations__", {}))
+    hints = _type_hints(fn)
     inputs: dict[str, str] = {}
     config_fields: dict[str, Any] = {}
     for param in inspect.signature(fn).parameters.values():
@@ -187,8 +184,11 @@ def _make(
             inputs[param.name] = port_type_of(hints.get(param.name, inspect.Parameter.empty))
         else:
             config_fields[param.name] = (hints.get(param.name, Any), param.default)
-    if outputs is None:
-        outs = {"output": port_type_of(hints.get("return", inspect.Parameter.empty))}
+    returns = hints.get("return", inspect.Parameter.empty)
+    if outputs is None and returns in (None, type(None)):
+        outs: dict[str, str] = {}  # "-> None": a sink card with no outputs
+    elif outputs is None:
+        outs = {"output": port_type_of(returns)}
     else:
         outs = dict(outputs)
         bad = {p: t for p, t in outs.items() if t not in PORT_TYPES}
@@ -219,6 +219,35 @@ def _make(
     cls = typing.cast("type[FunctionCard]", type(f"{fn.__name__}_card", (FunctionCard,), attrs))
     cls.check_definition()
     return CardFunction(fn, cls)
+
+
+def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """Resolve annotations one by one, so one unresolvable name does not lose the others."""
+    try:
+        return typing.get_type_hints(fn, include_extras=True)
+    except Exception:
+        pass
+    raw = dict(getattr(fn, "__annotations__", {}))
+    scope = dict(getattr(fn, "__globals__", {}))
+    closure = getattr(fn, "__closure__", None) or ()
+    scope.update(zip(fn.__code__.co_freevars, (c.cell_contents for c in closure if _cell_ok(c)), strict=False))
+    hints: dict[str, Any] = {}
+    for name, ann in raw.items():
+        if isinstance(ann, str):
+            try:
+                ann = eval(ann, scope)  # the same lookup get_type_hints does, per annotation
+            except Exception:
+                pass  # left as a string: port_type_of reads names like "DataFrame"
+        hints[name] = ann
+    return hints
+
+
+def _cell_ok(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
 
 
 def _config_model(name: str, where: str, fields: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

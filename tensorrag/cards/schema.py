@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 import re
 from typing import Any
 
@@ -171,7 +172,8 @@ class _Ctx:
                 self.fail(f"{prefix}{name}", "is required")
         for name, sub in props.items():
             if name in value:
-                if value[name] is None and "default" in self.resolve(sub) and not _allows_null(self.resolve(sub)):
+                resolved = self.resolve(sub)
+                if value[name] is None and "default" in resolved and not _allows_null(resolved, self.root):
                     out[name] = copy.deepcopy(self.resolve(sub)["default"])  # UI cleared it
                     continue
                 out[name] = self.check(value[name], sub, f"{prefix}{name}")
@@ -192,9 +194,12 @@ class _Ctx:
         return out
 
 
-def _allows_null(schema: dict[str, Any]) -> bool:
+def _allows_null(schema: dict[str, Any], root: dict[str, Any] | None = None) -> bool:
     t = schema.get("type")
-    return t == "null" or (isinstance(t, list) and "null" in t)
+    if t == "null" or (isinstance(t, list) and "null" in t):
+        return True
+    ctx = _Ctx(root or {})
+    return any(_allows_null(ctx.resolve(o), root) for c in ("anyOf", "oneOf") for o in schema.get(c, []))
 
 
 def _coerce(value: Any, types: list[str]) -> tuple[Any, bool]:
@@ -210,9 +215,12 @@ def _coerce(value: Any, types: list[str]) -> tuple[Any, bool]:
                 return int(raw), True
             if t == "number":
                 try:
-                    return float(raw), True
+                    number = float(raw)
                 except ValueError:
                     pass
+                else:
+                    if math.isfinite(number):  # "nan"/"inf" are not JSON numbers
+                        return number, True
             if t == "boolean" and raw.lower() in ("true", "false"):
                 return raw.lower() == "true", True
         if t == "number" and isinstance(value, int) and not isinstance(value, bool):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LineSink", "capture_output"]
 
-_sinks: dict[int, LineSink] = {}
+_sinks: dict[int, list[LineSink]] = {}  # per thread: a stack, so nested captures restore the outer one
 _lock = threading.Lock()
 _active = 0
 _saved: tuple[TextIO, TextIO] | None = None
@@ -62,10 +62,10 @@ class _Router(io.TextIOBase):
         self._fallback = fallback
 
     def write(self, text: str) -> int:
-        sink = _sinks.get(threading.get_ident())
-        if sink is None:
+        stack = _sinks.get(threading.get_ident())
+        if not stack:
             return self._fallback.write(text)
-        sink.write(text)
+        stack[-1].write(text)
         return len(text)
 
     def flush(self) -> None:
@@ -84,9 +84,9 @@ class _Router(io.TextIOBase):
 
 class _RoutingHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        sink = _sinks.get(record.thread or 0)
-        if sink is not None:
-            sink.write(self.format(record) + "\n")
+        stack = _sinks.get(record.thread or 0)
+        if stack:
+            stack[-1].write(self.format(record) + "\n")
 
 
 @contextmanager
@@ -104,13 +104,17 @@ def capture_output(on_line: Callable[[str], None] | None = None) -> Iterator[Lin
             _handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
             logging.getLogger().addHandler(_handler)
         _active += 1
-        _sinks[tid] = sink
+        _sinks.setdefault(tid, []).append(sink)
     try:
         yield sink
     finally:
         sink.flush()
         with _lock:
-            _sinks.pop(tid, None)
+            stack = _sinks.get(tid, [])
+            if sink in stack:
+                stack.remove(sink)
+            if not stack:
+                _sinks.pop(tid, None)
             _active -= 1
             if _active == 0 and _saved is not None:
                 # Only restore what we installed; someone may have replaced it since.

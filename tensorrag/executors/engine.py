@@ -177,6 +177,9 @@ class Engine:
         self.fail_fast = fail_fast
         self.listeners = list(listeners)
         self._queue: queue.SimpleQueue[tuple[str, str, Any]] = queue.SimpleQueue()
+        self._owners: dict[str, str] = {}  # cache key -> node computing it now
+        self._parked: dict[str, list[str]] = {}  # cache key -> nodes waiting for that computation
+        self._attempts: dict[str, str] = {}  # node -> artifact folder of its attempt
         self._cancelled = threading.Event()
         self._plan = self._make_plan(targets)
         self.state = RunState(
@@ -194,7 +197,9 @@ class Engine:
         else:
             wanted = [p.node(t).id for t in targets]
             selected = set(wanted) | p.ancestors(wanted)
-        problems = [x for x in p.problems() if x.get("node_id") in selected or x.get("node_id") is None]
+        problems = p.problems()
+        if targets is not None:  # a partial run needs only its own part to be valid
+            problems = [x for x in problems if x.get("node_id") in selected or x.get("node_id") is None]
         if problems:
             raise PipelineValidationError(problems, p.name)
         order = p.topological_order(selected)
@@ -253,7 +258,6 @@ class Engine:
         heapq.heapify(ready)
         inflight: dict[str, tuple[Future[TaskResult], float | None]] = {}
         stopping = False
-        abandoned = False
         limit = max(1, self.executor.max_workers)
         self.executor.start()
         try:
@@ -270,8 +274,8 @@ class Engine:
                         continue
                     if started is None:  # cached: its children may be ready now
                         self._release(nid, waiting, ready)
-                    else:
-                        inflight[nid] = started
+                    elif started != "parked":
+                        inflight[nid] = started  # type: ignore[assignment]
                 if not inflight:
                     break
                 kind, nid, payload = self._next(inflight)
@@ -279,13 +283,13 @@ class Engine:
                     stopping = True
                     for rid in list(inflight):
                         self.executor.cancel(inflight.pop(rid)[0])
+                        self._unpark(rid, ready)
                         self._fail(rid, {"type": "Cancelled", "message": "the run was cancelled", "traceback": ""})
-                        abandoned = True
                     continue
                 if kind == "timeout":
                     fut, _ = inflight.pop(nid)
                     self.executor.cancel(fut)
-                    abandoned = True
+                    self._unpark(nid, ready)
                     secs = plan[nid].resources.get("timeout")
                     err = TaskTimeoutError(f"node {nid!r} ran past its timeout of {secs} s")
                     self._fail(nid, {"type": type(err).__name__, "message": str(err), "traceback": ""})
@@ -300,7 +304,9 @@ class Engine:
                         self._emit({"type": "progress", "node_id": nid, "current": cur, "total": tot})
                 elif kind == "done" and nid in inflight:
                     inflight.pop(nid)
-                    if self._finish(nid, payload):
+                    ok = self._finish(nid, payload)
+                    self._unpark(nid, ready)
+                    if ok:
                         self._release(nid, waiting, ready)
                     else:
                         self._skip_descendants(nid)
@@ -325,8 +331,6 @@ class Engine:
                     "execution_time": round(self.state.execution_time, 3),
                 }
             )
-            if abandoned:
-                self.executor.shutdown(wait=False)
         return self.state
 
     def _next(self, inflight: dict[str, tuple[Future[TaskResult], float | None]]) -> tuple[str, str, Any]:
@@ -343,6 +347,14 @@ class Engine:
             except queue.Empty:
                 continue
 
+    def _unpark(self, nid: str, ready: list[tuple[int, str]]) -> None:
+        key = self.state.nodes[nid].key
+        if key is None or self._owners.get(key) != nid:
+            return
+        del self._owners[key]
+        for waiter in self._parked.pop(key, []):  # they start again: a cache hit, or their own attempt
+            heapq.heappush(ready, (self._plan[waiter].rank, waiter))
+
     def _release(self, nid: str, waiting: dict[str, int], ready: list[tuple[int, str]]) -> None:
         for child in dict.fromkeys(self._plan[nid].children):
             waiting[child] -= 1
@@ -358,7 +370,8 @@ class Engine:
 
     # ------------------------------------------------------------------ one node
 
-    def _start(self, nid: str) -> tuple[Future[TaskResult], float | None] | None:
+    def _start(self, nid: str) -> tuple[Future[TaskResult], float | None] | str | None:
+        """Cache hit -> None; an identical node is running -> "parked"; else (future, deadline)."""
         plan, rec = self._plan[nid], self.state.nodes[nid]
         inputs = {port: dict(self.state.nodes[src].outputs[out]) for port, (src, out) in plan.inputs.items()}
         key = cache_key(plan.card, plan.config, inputs)
@@ -372,9 +385,14 @@ class Engine:
                 rec.logs = entry.get("logs", "")
                 self._status(nid, "cached")
                 return None
-        else:
-            key = f"{key}-{self.state.run_id[-6:]}"  # keep the cached entry immutable
-            rec.key = key
+            if key in self._owners:  # the same computation is running: wait for it, then hit the cache
+                self._parked.setdefault(key, []).append(nid)
+                return "parked"
+        # Each attempt writes into its own folder, so artifacts are never overwritten; the entry
+        # at ``key`` (written last) says which attempt the cache serves.
+        attempt = f"{key}-{hashlib.sha256(f'{self.state.run_id}/{nid}'.encode()).hexdigest()[:8]}"
+        self._attempts[nid] = attempt
+        self._owners[key] = nid
         local = self.executor.in_process
         task = Task(
             run_id=self.state.run_id,
@@ -382,7 +400,7 @@ class Engine:
             card=card_ref(plan.card),
             config=plan.config,
             inputs=inputs,
-            key=key,
+            key=attempt,
             pipeline_id=self.pipeline.name,
             storage=None if local else self.store.to_wire(),
             resources=plan.resources,
@@ -417,8 +435,9 @@ class Engine:
             self._fail(nid, result.error)
             return False
         try:
-            rec.outputs = {p: self._persist(rec.key or "", p, a) for p, a in result.outputs.items()}
-            rec.extras = {p: self._persist(rec.key or "", p, a) for p, a in result.extras.items()}
+            attempt = self._attempts[nid]
+            rec.outputs = {p: self._persist(attempt, p, a) for p, a in result.outputs.items()}
+            rec.extras = {p: self._persist(attempt, p, a) for p, a in result.extras.items()}
             rec.preview = result.preview
             entry = {
                 "card_type": rec.card_type,

@@ -184,7 +184,6 @@ class TestDeclaration:
         assert (to_bytes.outputs(), to_bytes.output_view_type) == ({"output": "bytes"}, "json")
         assert untyped.outputs() == {"output": "any"}
 
-    @pytest.mark.xfail(strict=True, reason="BUG: '-> None' declares an 'output' port of type model (NoneType)")
     def test_return_none_means_no_outputs(self):
         @card
         def sink(df: pd.DataFrame) -> None:
@@ -247,9 +246,6 @@ class TestDefinitionErrors:
             def f(df: pd.DataFrame):
                 return df
 
-    @pytest.mark.xfail(
-        strict=True, reason="BUG: one unresolvable annotation turns every annotation into a string (config fails)"
-    )
     def test_local_class_with_postponed_annotations(self):
         source = (
             "from __future__ import annotations\n"
@@ -315,7 +311,6 @@ class TestFingerprint:
         assert a.fingerprint() == make_a().fingerprint()  # stable for the same code
         assert len(a.fingerprint()) == 16
 
-    @pytest.mark.xfail(strict=True, reason="BUG: without retrievable source the fingerprint ignores the code")
     def test_differs_without_source(self):
         def build(body: str) -> CardFunction:
             ns: dict[str, Any] = {}

@@ -139,11 +139,6 @@ def test_logging_from_another_thread_is_not_captured(tmp_path):
     assert "from the main thread" not in run.logs("card")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: capture_output keys sinks by thread id only; a nested capture in the same thread "
-    "removes the outer sink on exit, so the outer block's later output escapes to the real stdout",
-)
 def test_nested_capture_in_one_thread_restores_the_outer_sink():
     with capture_output() as outer:
         print("outer 1")

@@ -27,9 +27,6 @@ class TestLocalConformanceOneWorker(ExecutorConformance):
     def make_executor(self) -> LocalExecutor:
         return LocalExecutor(max_workers=1)
 
-    def test_timeout_fails_the_node_and_the_run_still_ends(self, storage):
-        pytest.skip("one worker: see test_timed_out_card_does_not_block_the_next_node")
-
 
 @pytest.fixture(autouse=True)
 def _settle():
@@ -168,11 +165,6 @@ def test_card_resources_timeout_applies(tmp_path):
     assert p2.run(executor=LocalExecutor(max_workers=2), storage=tmp_path).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a timed-out card keeps its pool thread, so with max_workers=1 the next node waits for "
-    "the abandoned card to return (forever for a hung card) instead of starting after the timeout",
-)
 def test_timed_out_card_does_not_block_the_next_node(tmp_path):
     p = tr.Pipeline("blocked")
     p.add(C.t_sleep, id="slow", resources={"timeout": 0.2}, seconds=1.5, tag="slow")
@@ -184,11 +176,6 @@ def test_timed_out_card_does_not_block_the_next_node(tmp_path):
     assert elapsed < 1.0, f"'quick' waited for the abandoned card: the run took {elapsed:.2f} s"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after a timeout the engine calls shutdown(cancel_futures=True) on a caller-owned "
-    "executor, cancelling tasks another run queued on the same LocalExecutor",
-)
 def test_timeout_in_one_run_does_not_cancel_another_run_on_the_same_executor(tmp_path):
     exe = LocalExecutor(max_workers=1)
     slow = tr.Pipeline("A")
