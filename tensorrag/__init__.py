@@ -13,7 +13,6 @@ over any fsspec storage::
     run = p.run()
 """
 
-from __future__ import annotations
 
 from tensorrag import executors, storage
 from tensorrag._context import report_progress

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         from tensorrag.demo import main as demo
 
         return demo([])
-    except TensorragError as exc:
+    except (TensorragError, OSError) as exc:  # bad input or a missing file: a message, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -76,6 +76,15 @@ def test_ok_run(tmp_path):
     assert run.raise_for_status() is run
 
 
+def test_passing_a_project_store_back_does_not_nest_another_project(tmp_path):
+    p = tr.Pipeline("again")
+    p.add(C.t_source, id="a")
+    first = p.run(storage=tmp_path)
+    second = p.run(storage=first.store)  # already {user}/workspace/{project}
+    assert second.store == first.store
+    assert second.status == {"a": "cached"}
+
+
 def test_output_loads_values(mixed_run):
     assert mixed_run.output("src", "output") == {"values": [0, 1, 2]}
     assert mixed_run.output("src") == {"values": [0, 1, 2]}  # the only output port

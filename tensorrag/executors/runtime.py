@@ -33,7 +33,7 @@ __all__ = ["card_ref", "resolve_card", "run_task", "run_wire"]
 
 
 def card_ref(cls: type[BaseCard]) -> dict[str, Any]:
-    """How a worker elsewhere finds ``cls``: an importable ``module:qualname`` or the card type."""
+    """How a worker elsewhere finds ``cls``: an importable ``module:qualname``, its source, or its type."""
     ref: dict[str, Any] = {"card_type": cls.card_type}
     qual = cls.__qualname__
     if cls.__module__ not in ("__main__", "builtins") and "<locals>" not in qual:

@@ -255,6 +255,12 @@ def test_evaluate_classifier_confusion_matrix(runner: Runner) -> None:
     assert runner.load("eval", "eval_chart").startswith(b"\x89PNG")
 
 
+def test_evaluate_classifier_with_default_metrics_scores_it_as_a_classifier(runner: Runner) -> None:
+    _fit(runner, "iris", {"model_type": "logistic_regression", "hyperparameters": {"max_iter": 500}})
+    _evaluate(runner, {})  # the default [mse, r2] is a regression default: a classifier gets accuracy and f1
+    assert list(runner.load("eval", "eval_report")) == ["ACCURACY", "F1"]
+
+
 def test_evaluate_metric_that_does_not_fit_the_task(runner: Runner) -> None:
     _fit(runner, "iris", {"model_type": "logistic_regression", "hyperparameters": {"max_iter": 500}})
     with pytest.raises(CardConfigError, match=r"'r2' do not apply to a classification model.*accuracy, f1"):

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from tensorrag.cards.base import BaseCard
+from tensorrag.cards.imports import heavy_imports
 from tensorrag.cards.previews import table_preview
 from tensorrag.errors import CardConfigError
 
@@ -40,7 +41,8 @@ def load_sample(name: str) -> pd.DataFrame:
     Raises:
         CardConfigError: unknown name, or the download of ``california_housing`` failed.
     """
-    from sklearn import datasets  # heavy; only when a sample is asked for
+    with heavy_imports():
+        from sklearn import datasets  # heavy; only when a sample is asked for
 
     loaders = {
         "diabetes": datasets.load_diabetes,

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from tensorrag.cards.base import BaseCard
+from tensorrag.cards.imports import heavy_imports
 from tensorrag.cards.previews import split_preview
 from tensorrag.errors import CardConfigError
 
@@ -113,7 +114,8 @@ class DataSplitCard(BaseCard):
         Returns:
             ``{"train_dataset": ref, "test_dataset": ref}``.
         """
-        from sklearn.model_selection import train_test_split
+        with heavy_imports():
+            from sklearn.model_selection import train_test_split
 
         df = storage.load_dataframe(inputs["dataset"])
         try:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tensorrag.cards.base import BaseCard
+from tensorrag.cards.imports import heavy_imports
 from tensorrag.cards.ml.define import card_error
 from tensorrag.cards.ml.train import check_feature_frame, check_target, is_classifier_model, model_feature_names
 from tensorrag.cards.previews import json_safe
@@ -17,11 +18,13 @@ __all__ = ["CLASSIFICATION_METRICS", "METRICS", "REGRESSION_METRICS", "EvaluateC
 
 REGRESSION_METRICS = ("mse", "rmse", "mae", "r2")
 CLASSIFICATION_METRICS = ("accuracy", "f1")
+DEFAULT_METRICS = ("mse", "r2")
 METRICS = REGRESSION_METRICS + CLASSIFICATION_METRICS
 
 
 def _compute(name: str, y: Any, pred: Any) -> float:
-    from sklearn import metrics as m
+    with heavy_imports():
+        from sklearn import metrics as m
 
     if name == "mse":
         return float(m.mean_squared_error(y, pred))
@@ -56,14 +59,16 @@ def render_chart(y_true: Any, y_pred: Any, classification: bool, labels: list[An
     Returns:
         The PNG file's bytes.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    with heavy_imports():
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6, 6), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     if classification:
-        from sklearn.metrics import confusion_matrix
+        with heavy_imports():
+            from sklearn.metrics import confusion_matrix
 
         if labels is None:
             labels = sorted(set(np.asarray(y_true).tolist()) | set(np.asarray(y_pred).tolist()), key=repr)
@@ -121,7 +126,7 @@ class EvaluateCard(BaseCard):
             "metrics": {
                 "type": "array",
                 "items": {"type": "string", "enum": list(METRICS)},
-                "default": ["mse", "r2"],
+                "default": list(DEFAULT_METRICS),
                 "description": "Regression: mse, rmse, mae, r2. Classification: accuracy, f1 (macro). "
                 "Empty: all metrics of the model's task.",
             },
@@ -160,6 +165,8 @@ class EvaluateCard(BaseCard):
         task = "classification" if classification else "regression"
         valid = CLASSIFICATION_METRICS if classification else REGRESSION_METRICS
         wanted = [str(m).strip().lower() for m in (config.get("metrics") or valid)]
+        if classification and wanted == list(DEFAULT_METRICS):
+            wanted = list(valid)  # the regression default was never chosen for a classifier: score it as one
         wrong = [m for m in wanted if m not in valid]
         if wrong:
             raise card_error(
