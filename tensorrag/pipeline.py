@@ -66,6 +66,7 @@ class Node:
 
     __slots__ = (
         "_config",
+        "_memo",
         "_pipeline",
         "_spec_extra",
         "card",
@@ -96,6 +97,7 @@ class Node:
         self.resources = resources
         self._spec_extra = spec_extra or {}
         self.load_error: str | None = None  # why a registered card type could not be loaded
+        self._memo: tuple[Any, Any, dict[str, Any], list[dict[str, str]]] | None = None
 
     @property
     def config(self) -> Mapping[str, Any]:
@@ -130,7 +132,12 @@ class Node:
     def _check_config(self) -> tuple[dict[str, Any], list[dict[str, str]]]:
         if self.card is None:
             return dict(self._config), []
-        return validate_config(self.card.json_schema(), self._config)
+        # Configs are replaced, never mutated in place, so (config object, card) identifies a result.
+        memo = self._memo
+        if memo is None or memo[0] is not self._config or memo[1] is not self.card:
+            filled, problems = validate_config(self.card.json_schema(), self._config)
+            memo = self._memo = (self._config, self.card, filled, problems)
+        return json_copy(memo[2]), list(memo[3])
 
     def to_spec(self) -> NodeSpec:
         """This node as a graph-document node."""

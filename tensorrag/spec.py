@@ -276,6 +276,7 @@ class Task:
     key: str
     pipeline_id: str = ""
     storage: dict[str, Any] | None = None
+    cache_key: str | None = None  # where the worker commits the cache entry (uri mode), if set
     resources: dict[str, Any] = field(default_factory=dict)
     card_class: Any = field(default=None, repr=False, compare=False)
     store: Any = field(default=None, repr=False, compare=False)
@@ -288,6 +289,7 @@ class Task:
             "node_id": self.node_id,
             "pipeline_id": self.pipeline_id,
             "key": self.key,
+            "cache_key": self.cache_key,
             "card": dict(self.card),
             "config": self.config,
             "inputs": self.inputs,
@@ -321,6 +323,7 @@ class Task:
             node_id=payload["node_id"],
             pipeline_id=payload.get("pipeline_id", ""),
             key=payload["key"],
+            cache_key=payload.get("cache_key"),
             card=card,
             config=payload.get("config", {}),
             inputs=inputs,
@@ -339,6 +342,7 @@ class TaskResult:
     logs: str = ""
     error: dict[str, str] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    committed: bool = False  # the worker already wrote the cache entry (outputs hold uris)
 
     @property
     def ok(self) -> bool:
@@ -354,6 +358,7 @@ class TaskResult:
             "preview": self.preview,
             "logs": self.logs,
             "timings": self.timings,
+            "committed": self.committed,
         }
         if self.error is not None:
             out["error"] = self.error
@@ -375,6 +380,7 @@ class TaskResult:
             logs=payload.get("logs", ""),
             error=error,
             timings=payload.get("timings", {}),
+            committed=bool(payload.get("committed", False)),
         )
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ["LineSink", "capture_output"]
+__all__ = ["LineSink", "capture_output", "routing"]
 
 _sinks: dict[int, list[LineSink]] = {}  # per thread: a stack, so nested captures restore the outer one
 _lock = threading.Lock()
@@ -89,21 +89,51 @@ class _RoutingHandler(logging.Handler):
             stack[-1].write(self.format(record) + "\n")
 
 
+def _retain() -> None:
+    global _active, _saved, _handler
+    if _active == 0:
+        _saved = (sys.stdout, sys.stderr)
+        sys.stdout = _Router(sys.stdout)  # type: ignore[assignment]
+        sys.stderr = _Router(sys.stderr)  # type: ignore[assignment]
+        _handler = _RoutingHandler()
+        _handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(_handler)
+    _active += 1
+
+
+def _release() -> None:
+    global _active, _saved, _handler
+    _active -= 1
+    if _active == 0 and _saved is not None:
+        # Only restore what we installed; someone may have replaced it since.
+        if isinstance(sys.stdout, _Router):
+            sys.stdout = _saved[0]
+        if isinstance(sys.stderr, _Router):
+            sys.stderr = _saved[1]
+        if _handler is not None:
+            logging.getLogger().removeHandler(_handler)
+        _saved, _handler = None, None
+
+
+@contextmanager
+def routing() -> Iterator[None]:
+    """Keep the router installed for a block (a whole run), so per-task captures stay cheap."""
+    with _lock:
+        _retain()
+    try:
+        yield
+    finally:
+        with _lock:
+            _release()
+
+
 @contextmanager
 def capture_output(on_line: Callable[[str], None] | None = None) -> Iterator[LineSink]:
     """Capture this thread's stdout/stderr/logging into a :class:`LineSink` for the block."""
-    global _active, _saved, _handler
     sink = LineSink(on_line)
     tid = threading.get_ident()
     with _lock:
-        if _active == 0:
-            _saved = (sys.stdout, sys.stderr)
-            sys.stdout = _Router(sys.stdout)  # type: ignore[assignment]
-            sys.stderr = _Router(sys.stderr)  # type: ignore[assignment]
-            _handler = _RoutingHandler()
-            _handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-            logging.getLogger().addHandler(_handler)
-        _active += 1
+        _retain()
         _sinks.setdefault(tid, []).append(sink)
     try:
         yield sink
@@ -115,13 +145,4 @@ def capture_output(on_line: Callable[[str], None] | None = None) -> Iterator[Lin
                 stack.remove(sink)
             if not stack:
                 _sinks.pop(tid, None)
-            _active -= 1
-            if _active == 0 and _saved is not None:
-                # Only restore what we installed; someone may have replaced it since.
-                if isinstance(sys.stdout, _Router):
-                    sys.stdout = _saved[0]
-                if isinstance(sys.stderr, _Router):
-                    sys.stderr = _saved[1]
-                if _handler is not None:
-                    logging.getLogger().removeHandler(_handler)
-                _saved, _handler = None, None
+            _release()

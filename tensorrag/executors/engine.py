@@ -21,6 +21,7 @@ Algorithm (in the spirit of dask's ``get_async``):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import json
@@ -36,7 +37,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.errors import PipelineValidationError, TaskTimeoutError
-from tensorrag.executors.runtime import card_ref
+from tensorrag.executors import capture
+from tensorrag.executors.runtime import card_ref, commit_entry
 from tensorrag.spec import Task, TaskResult
 
 if TYPE_CHECKING:
@@ -260,7 +262,9 @@ class Engine:
         stopping = False
         limit = max(1, self.executor.max_workers)
         self.executor.start()
+        route = capture.routing() if self.executor.in_process else contextlib.nullcontext()
         try:
+            route.__enter__()
             while True:
                 while ready and len(inflight) < limit and not stopping:
                     _, nid = heapq.heappop(ready)
@@ -331,6 +335,7 @@ class Engine:
                     "execution_time": round(self.state.execution_time, 3),
                 }
             )
+            route.__exit__(None, None, None)
         return self.state
 
     def _next(self, inflight: dict[str, tuple[Future[TaskResult], float | None]]) -> tuple[str, str, Any]:
@@ -401,6 +406,7 @@ class Engine:
             config=plan.config,
             inputs=inputs,
             key=attempt,
+            cache_key=key,
             pipeline_id=self.pipeline.name,
             storage=None if local else self.store.to_wire(),
             resources=plan.resources,
@@ -434,25 +440,19 @@ class Engine:
         if result.error is not None:
             self._fail(nid, result.error)
             return False
+        rec.preview = result.preview
+        if result.committed:  # the worker wrote artifacts and the cache entry itself
+            rec.outputs, rec.extras = result.outputs, result.extras
+            self._status(nid, "completed")
+            return True
         try:
             attempt = self._attempts[nid]
             rec.outputs = {p: self._persist(attempt, p, a) for p, a in result.outputs.items()}
             rec.extras = {p: self._persist(attempt, p, a) for p, a in result.extras.items()}
-            rec.preview = result.preview
-            entry = {
-                "card_type": rec.card_type,
-                "node_id": nid,
-                "run_id": self.state.run_id,
-                "outputs": rec.outputs,
-                "extras": rec.extras,
-                "preview": rec.preview,
-                "output_type": rec.output_type,
-                "logs": rec.logs[-100_000:],
-                "timings": rec.timings,
-                "created_at": _now(),
-            }
-            self.store.write_preview(rec.key or "", {"output_type": rec.output_type, "preview": rec.preview})
-            self.store.write_entry(rec.key or "", entry)  # last: the commit marker
+            result.outputs, result.extras = rec.outputs, rec.extras
+            plan = self._plan[nid]
+            task_view = Task(self.state.run_id, nid, {}, {}, {}, key=self._attempts[nid])
+            commit_entry(self.store, rec.key or "", task_view, plan.card, result)
         except Exception as exc:
             tb = traceback.format_exc()
             self._fail(nid, {"type": type(exc).__name__, "message": f"saving results failed: {exc}", "traceback": tb})

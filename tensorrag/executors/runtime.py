@@ -15,6 +15,7 @@ import importlib
 import time
 import traceback
 import types
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tensorrag._context import TaskContext, current_task
@@ -29,7 +30,7 @@ from tensorrag.storage import ArtifactStore, CardStorage
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["card_ref", "resolve_card", "run_task", "run_wire"]
+__all__ = ["card_ref", "commit_entry", "resolve_card", "run_task", "run_wire"]
 
 
 def card_ref(cls: type[BaseCard]) -> dict[str, Any]:
@@ -137,7 +138,37 @@ def run_task(
     result.logs = sink.getvalue()
     timings["total"] = time.perf_counter() - t0
     result.timings = timings
+    if result.error is None and store is not None and task.cache_key:
+        # Commit here, in the worker: parallel across workers, and the engine stays lean.
+        try:
+            commit_entry(store, task.cache_key, task, cls, result)
+            result.committed = True
+        except Exception as exc:
+            result.error = {
+                "type": type(exc).__name__,
+                "message": f"saving results failed: {exc}",
+                "traceback": traceback.format_exc(),
+            }
     return result
+
+
+def commit_entry(store: ArtifactStore, cache_key: str, task: Task, cls: type[BaseCard], result: TaskResult) -> None:
+    """Write a finished node's ``_preview.json`` and then its cache entry ``_meta.json`` (the commit marker)."""
+    output_type = cls.output_view_type
+    entry = {
+        "card_type": cls.card_type,
+        "node_id": task.node_id,
+        "run_id": task.run_id,
+        "outputs": result.outputs,
+        "extras": result.extras,
+        "preview": result.preview,
+        "output_type": output_type,
+        "logs": result.logs[-100_000:],
+        "timings": result.timings,
+        "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    store.write_preview(cache_key, {"output_type": output_type, "preview": result.preview})
+    store.write_entry(cache_key, entry)
 
 
 def _collect(
