@@ -39,6 +39,7 @@ from tensorrag.storage.codecs import (
     type_from_ext,
     type_name,
 )
+from tensorrag.storage.memo import ObjectMemo
 from tensorrag.storage.paths import safe_name, safe_relpath
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ class ArtifactStore:
         self._protocols = frozenset(protos) | {protocol}
         # Object-store drivers cache listings; drop them before existence checks and listings.
         self._listing_cache = self._kind == "remote" and hasattr(fs, "invalidate_cache")
+        self._memo = ObjectMemo()
 
     # ------------------------------------------------------------------ identity
 
@@ -192,6 +194,7 @@ class ArtifactStore:
         rel = "/".join(safe_relpath(p, "scope") for p in parts)
         child = object.__new__(type(self))
         child._init(self.fs, self._base + rel, self._url_base + rel, self.options, self.protocol)
+        child._memo = self._memo  # one process-local object memo per root
         return child
 
     def project(self, project: str, user: str | None = None) -> ArtifactStore:
@@ -331,6 +334,7 @@ class ArtifactStore:
         rel = self._rel(path)
         full = self._base + rel
         uri = self._url_base + rel
+        self._memo.forget(uri)
         if self._listing_cache:
             self.fs.invalidate_cache(full)
         try:
@@ -433,7 +437,9 @@ class ArtifactStore:
             type = infer_type(value)
         if self._kind != "local" or type in ("json", "bytes"):
             data, ext = encode_buffer(type, value, ext)
-            return self._put_encoded(key, name, data, type, ext)
+            art = self._put_encoded(key, name, data, type, ext)
+            self._memo.remember(art["uri"], value, type)
+            return art
         # Local parquet/joblib: pyarrow/joblib write the temp file natively, then it is hashed in place.
         ext = resolve_ext(type, ext)
         rel = self._artifact_rel(key, name, ext)
@@ -449,6 +455,7 @@ class ArtifactStore:
             _write_local_atomic(self._base + rel, fill)
         except OSError as exc:
             raise StorageError(f"Could not write {self._url_base + rel}: {type_name(exc)}: {exc}") from exc
+        self._memo.remember(self._url_base + rel, value, typ)
         return {"type": typ, "uri": self._url_base + rel, "ext": ext, "sha256": digest[0], "size": digest[1]}
 
     def put_bytes(self, key: str, name: str, data: Buffer, type: str, ext: str | None = None) -> ArtifactRef:
@@ -495,6 +502,9 @@ class ArtifactStore:
         if typ not in EXTENSIONS:
             typ = type_from_ext(ext)  # 'any' or a custom port type: the extension decides
         rel = self._rel(uri)
+        hit, obj = self._memo.recall(self._url_base + rel, typ)
+        if hit:
+            return obj  # written by this process moments ago: skip reading and decoding
         if typ == "dataframe" and self._kind == "local":
             return _read_parquet_file(self._base + rel, self._url_base + rel, self._not_found(rel))
         return decode(typ, self._read(rel), ext)
