@@ -809,6 +809,21 @@ class Pipeline:
 
         return run_pipeline(self, **kwargs)
 
+    def canvas(self, **kwargs: Any) -> Any:
+        """Show this pipeline on the notebook canvas (``pip install 'tensorrag[widget]'``).
+
+        Edits on the canvas change this pipeline and changes made here redraw the canvas.
+        """
+        from tensorrag.widget import Canvas
+
+        return Canvas(self, **kwargs)
+
+    def to_python(self) -> str:
+        """Python source that rebuilds this pipeline with the public API (paste it into a script)."""
+        from tensorrag.codegen import pipeline_to_python
+
+        return pipeline_to_python(self)
+
     # ------------------------------------------------------------------ helpers
 
     def _new_id(self, card_type: str) -> str:
