@@ -213,9 +213,12 @@ class Pipeline:
         return f"Pipeline({self.name!r}, {len(self._nodes)} nodes, {len(self._edges)} edges)"
 
     def __eq__(self, other: object) -> bool:
+        # Same graph: nodes, configs, positions, resources, edges and name (the id counter is bookkeeping).
         if not isinstance(other, Pipeline):
             return NotImplemented
-        return self.to_dict() == other.to_dict()
+        mine, theirs = self.to_dict(), other.to_dict()
+        mine.pop("nodeCounter"), theirs.pop("nodeCounter")
+        return mine == theirs
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 

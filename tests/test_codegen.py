@@ -1,0 +1,62 @@
+import math
+
+import pandas as pd
+import pytest
+
+import tensorrag as tr
+from tensorrag.demo import build
+from tensorrag.registry import card_registry
+
+
+def _exec(src: str) -> tr.Pipeline:
+    ns: dict = {}
+    exec(compile(src, "<generated>", "exec"), ns)
+    return ns["p"]
+
+
+def test_demo_pipeline_round_trips_through_python():
+    p = build()
+    p.move("load", 12.5, -40)
+    p.set_resources("train", {"timeout": 30, "gpu": "T4"})
+    q = _exec(p.to_python())
+    assert q == p
+    assert q.to_dict()["nodes"] == p.to_dict()["nodes"]
+    assert q.edges == p.edges
+
+
+def test_loaded_file_with_a_larger_node_counter_is_still_equal():
+    doc = build().to_dict()
+    doc["nodeCounter"] = 42
+    p = tr.Pipeline.from_dict(doc)
+    assert _exec(p.to_python()) == p
+
+
+def test_config_keys_that_are_not_identifiers_and_special_values():
+    @tr.card
+    def anything(x: dict, options: dict = {}) -> dict:  # noqa: B006
+        return x
+
+    tr.register(anything, clobber=True)
+    try:
+        p = tr.Pipeline("odd")
+        p.add("anything", id="a", options={"class": 1, "with space": [1.5, None, True], "nan": math.inf})
+        p.add("anything", id="b", options={})
+        p.connect("a", "output", "b", "x")
+        src = p.to_python()
+        assert "inf" in src
+        assert _exec(src) == p
+    finally:
+        card_registry.unregister("anything")
+
+
+def test_pipeline_only_cards_are_named_in_a_comment():
+    @tr.card
+    def local_only(df: pd.DataFrame) -> pd.DataFrame:
+        return df
+
+    p = tr.Pipeline("local")
+    p.add(local_only, id="x")
+    src = p.to_python()
+    assert "# Card types to register first" in src and "local_only" in src
+    with pytest.raises(tr.UnknownCardTypeError):
+        _exec(src)  # until the card is registered, as the comment says
