@@ -1,7 +1,8 @@
 """Executors run tasks; the engine schedules them. Pick one by name or pass an instance.
 
-``"local"`` is built in; ``"process"``, ``"modal"`` and ``"auto"`` (and third-party executors
-under the ``tensorrag.executors`` entry point group) load on first use.
+``"local"`` (threads) and ``"process"`` (worker processes) are built in; ``"modal"`` and
+``"auto"`` (and third-party executors under the ``tensorrag.executors`` entry point group) load
+on first use.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tensorrag.registry import executor_registry
 __all__ = ["Engine", "EventSink", "Executor", "LocalExecutor", "get_executor", "run_task", "run_wire"]
 
 executor_registry.register("local", LocalExecutor, clobber=True)
+executor_registry.register("process", "tensorrag.executors.process:ProcessExecutor", clobber=True)
 
 
 def get_executor(executor: str | Executor | None = None, **options: Any) -> Executor:

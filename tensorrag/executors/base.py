@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
     from tensorrag.spec import Task, TaskResult
 
+if TYPE_CHECKING:
+    from tensorrag.cards import BaseCard
+    from tensorrag.storage import ArtifactStore
+
 __all__ = ["EventSink", "Executor"]
 
 #: ``sink(kind, payload)`` with kind ``"log"`` (payload: a line) or ``"progress"`` ((current, total)).
@@ -36,10 +40,22 @@ class Executor(ABC):
     name: str = "executor"
     max_workers: int = 1
     in_process: bool = False
+    #: Logs and progress arrive live through ``events``; otherwise the engine replays ``result.logs``.
+    streams_logs: bool = False
 
     @abstractmethod
     def submit(self, task: Task, events: EventSink | None = None) -> Future[TaskResult]:
         """Start ``task``; ``events`` receives live logs/progress where the executor can stream them."""
+
+    def uri_mode(self, task: Task, store: ArtifactStore) -> bool:
+        """Whether the worker for ``task`` reads and writes ``store`` itself (else bytes travel in the payload).
+
+        The default: in-process executors always can; others can unless the store is process-local memory.
+        """
+        return self.in_process or store.protocol != "memory"
+
+    def preflight(self, cards: list[type[BaseCard]]) -> None:  # noqa: B027  # optional hook
+        """Check, before a run starts, that every card can run here (raise ``CardDefinitionError`` if not)."""
 
     def cancel(self, future: Future[TaskResult]) -> None:
         """Try to stop a submitted task (best effort; threads cannot be interrupted)."""

@@ -184,6 +184,9 @@ class Engine:
         self._attempts: dict[str, str] = {}  # node -> artifact folder of its attempt
         self._cancelled = threading.Event()
         self._plan = self._make_plan(targets)
+        # Refuse cards that cannot run on this executor before anything runs.
+        self.executor.preflight([p.card for p in self._plan.values()])
+        self._store_wire = store.to_wire()
         self.state = RunState(
             run_id=run_id,
             pipeline=pipeline.name,
@@ -398,7 +401,6 @@ class Engine:
         attempt = f"{key}-{hashlib.sha256(f'{self.state.run_id}/{nid}'.encode()).hexdigest()[:8]}"
         self._attempts[nid] = attempt
         self._owners[key] = nid
-        local = self.executor.in_process
         task = Task(
             run_id=self.state.run_id,
             node_id=nid,
@@ -408,11 +410,16 @@ class Engine:
             key=attempt,
             cache_key=key,
             pipeline_id=self.pipeline.name,
-            storage=None if local else self.store.to_wire(),
+            storage=self._store_wire,
             resources=plan.resources,
-            card_class=plan.card if local else None,
-            store=self.store if local else None,
+            card_class=plan.card,  # in-process executors use these two; others send the wire form
+            store=self.store,
         )
+        if not self.executor.uri_mode(task, self.store):
+            # The worker cannot reach this store (e.g. memory://): inputs travel as bytes, outputs
+            # come back as bytes and the engine commits them.
+            task.inputs = {port: self._payload(ref) for port, ref in inputs.items()}
+            task.storage = task.cache_key = None
         self._status(nid, "running")
         q = self._queue
         try:
@@ -434,7 +441,7 @@ class Engine:
             self._fail(nid, {"type": type(exc).__name__, "message": str(exc), "traceback": tb})
             return False
         rec.logs, rec.timings = result.logs, result.timings
-        if not getattr(self.executor, "streams_logs", self.executor.in_process) and result.logs:
+        if not self.executor.streams_logs and result.logs:
             for line in result.logs.splitlines():
                 self._emit({"type": "log", "node_id": nid, "text": line})
         if result.error is not None:
@@ -459,6 +466,12 @@ class Engine:
             return False
         self._status(nid, "completed")
         return True
+
+    def _payload(self, ref: dict[str, Any]) -> dict[str, Any]:
+        if "data" in ref:
+            return ref
+        data = self.store.get_bytes(ref)
+        return {"type": ref.get("type", "bytes"), "data": data, "ext": ref.get("ext"), "sha256": ref.get("sha256")}
 
     def _persist(self, key: str, name: str, art: dict[str, Any]) -> dict[str, Any]:
         if "data" not in art:

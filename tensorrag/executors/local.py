@@ -35,6 +35,7 @@ class LocalExecutor(Executor):
 
     name = "local"
     in_process = True
+    streams_logs = True
 
     def __init__(self, max_workers: int | None = None) -> None:
         if max_workers is not None and (

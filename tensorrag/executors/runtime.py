@@ -37,7 +37,8 @@ def card_ref(cls: type[BaseCard]) -> dict[str, Any]:
     """How a worker elsewhere finds ``cls``: an importable ``module:qualname``, its source, or its type."""
     ref: dict[str, Any] = {"card_type": cls.card_type}
     qual = cls.__qualname__
-    if cls.__module__ not in ("__main__", "builtins") and "<locals>" not in qual:
+    if cls.__module__ != "builtins" and "<locals>" not in qual:
+        # "__main__:..." resolves in spawned workers, which re-import the main script as __main__.
         ref["module"] = f"{cls.__module__}:{qual}"
     source = getattr(cls, "__tensorrag_source__", None)
     if source:

@@ -357,3 +357,26 @@ def t_slow_card(seconds: float = 0.5) -> dict:
     while time.monotonic() < end and not RELEASE.is_set():
         time.sleep(0.02)
     return {"slept": seconds}
+
+
+@tr.card(category="data")
+def t_crash(x: dict) -> dict:
+    """Kills its own process (a stand-in for a segfault or the OOM killer)."""
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+    return x
+
+
+@tr.card(category="data")
+def t_pid(tag: str = "") -> dict:
+    """Reports the id of the process it ran in."""
+    return {"pid": os.getpid()}
+
+
+@tr.card(category="data")
+def t_log_then_sleep(seconds: float = 0.5) -> dict:
+    """Prints a line, then sleeps, so a live log line arrives while the node still runs."""
+    print("started", flush=True)
+    time.sleep(seconds)
+    return {"slept": seconds}
