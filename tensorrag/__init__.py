@@ -46,6 +46,7 @@ from tensorrag.errors import (
 )
 from tensorrag.pipeline import Edge, Node, Pipeline
 from tensorrag.run import Run
+from tensorrag.workspace import Project, Workspace
 
 __all__ = [
     "ArtifactNotFoundError",
@@ -65,6 +66,7 @@ __all__ = [
     "Pipeline",
     "PipelineError",
     "PipelineValidationError",
+    "Project",
     "RegistryError",
     "RemoteCardError",
     "Run",
@@ -77,6 +79,7 @@ __all__ = [
     "UnknownNodeError",
     "UnsafePathError",
     "WiringError",
+    "Workspace",
     "__version__",
     "card",
     "executors",
