@@ -343,6 +343,7 @@ class TaskResult:
     error: dict[str, str] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     committed: bool = False  # the worker already wrote the cache entry (outputs hold uris)
+    progress: list[list[int]] = field(default_factory=list)  # [current, total] reports, for replay
 
     @property
     def ok(self) -> bool:
@@ -359,6 +360,7 @@ class TaskResult:
             "logs": self.logs,
             "timings": self.timings,
             "committed": self.committed,
+            "progress": self.progress,
         }
         if self.error is not None:
             out["error"] = self.error
@@ -381,6 +383,7 @@ class TaskResult:
             error=error,
             timings=payload.get("timings", {}),
             committed=bool(payload.get("committed", False)),
+            progress=[list(p) for p in payload.get("progress", [])],
         )
 
 

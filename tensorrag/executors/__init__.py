@@ -20,6 +20,10 @@ __all__ = ["Engine", "EventSink", "Executor", "LocalExecutor", "get_executor", "
 
 executor_registry.register("local", LocalExecutor, clobber=True)
 executor_registry.register("process", "tensorrag.executors.process:ProcessExecutor", clobber=True)
+executor_registry.register(
+    "modal", "tensorrag.executors.modal:ModalExecutor", clobber=True, hint="pip install 'tensorrag[modal]'"
+)
+executor_registry.register("auto", "tensorrag.executors.auto:AutoExecutor", clobber=True)
 
 
 def get_executor(executor: str | Executor | None = None, **options: Any) -> Executor:

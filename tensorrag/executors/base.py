@@ -54,6 +54,10 @@ class Executor(ABC):
         """
         return self.in_process or store.protocol != "memory"
 
+    def streams_logs_for(self, task: Task) -> bool:
+        """Whether ``task``'s logs arrive live (else the engine replays ``result.logs`` when it ends)."""
+        return self.streams_logs
+
     def preflight(self, cards: list[type[BaseCard]]) -> None:  # noqa: B027  # optional hook
         """Check, before a run starts, that every card can run here (raise ``CardDefinitionError`` if not)."""
 

@@ -182,6 +182,7 @@ class Engine:
         self._owners: dict[str, str] = {}  # cache key -> node computing it now
         self._parked: dict[str, list[str]] = {}  # cache key -> nodes waiting for that computation
         self._attempts: dict[str, str] = {}  # node -> artifact folder of its attempt
+        self._streamed: dict[str, bool] = {}  # node -> its logs arrived live (no replay at the end)
         self._cancelled = threading.Event()
         self._plan = self._make_plan(targets)
         # Refuse cards that cannot run on this executor before anything runs.
@@ -420,6 +421,7 @@ class Engine:
             # come back as bytes and the engine commits them.
             task.inputs = {port: self._payload(ref) for port, ref in inputs.items()}
             task.storage = task.cache_key = None
+        self._streamed[nid] = self.executor.streams_logs_for(task)
         self._status(nid, "running")
         q = self._queue
         try:
@@ -441,9 +443,11 @@ class Engine:
             self._fail(nid, {"type": type(exc).__name__, "message": str(exc), "traceback": tb})
             return False
         rec.logs, rec.timings = result.logs, result.timings
-        if not self.executor.streams_logs and result.logs:
+        if not self._streamed.get(nid, False):  # replay what the executor could not stream live
             for line in result.logs.splitlines():
                 self._emit({"type": "log", "node_id": nid, "text": line})
+            for cur, tot in result.progress:
+                self._emit({"type": "progress", "node_id": nid, "current": cur, "total": tot})
         if result.error is not None:
             self._fail(nid, result.error)
             return False

@@ -105,14 +105,21 @@ def run_task(
     t0 = time.perf_counter()
     result = TaskResult()
     timings: dict[str, float] = {}
+
+    def progress(current: int, total: int) -> None:
+        if len(result.progress) < 1000:  # kept for executors that cannot stream it
+            result.progress.append([current, total])
+        if on_progress is not None:
+            on_progress(current, total)
+
     with capture_output(on_log) as sink:
-        token = current_task.set(TaskContext(task.run_id, task.node_id, on_progress))
+        token = current_task.set(TaskContext(task.run_id, task.node_id, progress))
         try:
             cls = task.card_class or resolve_card(task.card)
             store = store if store is not None else task.store
             if store is None and task.storage:
                 store = ArtifactStore.from_wire(task.storage)
-            handle = CardStorage(store, task.key, task.inputs, on_progress)
+            handle = CardStorage(store, task.key, task.inputs, progress)
             config = dict(task.config)
             config.update(_pipeline_id=task.pipeline_id, _node_id=task.node_id, _run_id=task.run_id)
             card = cls()

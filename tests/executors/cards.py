@@ -380,3 +380,33 @@ def t_log_then_sleep(seconds: float = 0.5) -> dict:
     print("started", flush=True)
     time.sleep(seconds)
     return {"slept": seconds}
+
+
+@tr.card(category="model")
+def llm_fake_load(name: str = "tiny") -> dict:
+    """An ``llm_*`` card: the default rule routes it to a GPU."""
+    return {"model": name}
+
+
+@tr.card(category="data", execution_mode="modal")
+def t_remote_double(data: dict, factor: int = 2) -> dict:
+    """A card that declares execution_mode='modal' (auto sends it to the remote executor)."""
+    return {"values": [v * factor for v in data["values"]], "pid": os.getpid()}
+
+
+@tr.card(category="data")
+def t_raise_value_error(message: str = "bad value") -> dict:
+    """Raises ValueError."""
+    raise ValueError(message)
+
+
+@tr.card(category="data")
+def t_frame(rows: int = 1000) -> pd.DataFrame:
+    """A frame of ``rows`` rows (for counting bytes moved)."""
+    return pd.DataFrame({"a": range(rows), "b": [float(i) for i in range(rows)]})
+
+
+@tr.card(category="data")
+def t_frame_rows(df: pd.DataFrame) -> dict:
+    """Counts rows."""
+    return {"rows": len(df)}

@@ -86,6 +86,9 @@ class RecordingExecutor(Executor):
     def uri_mode(self, task: Task, store: Any) -> bool:
         return self.inner.uri_mode(task, store)
 
+    def streams_logs_for(self, task: Task) -> bool:
+        return self.inner.streams_logs_for(task)
+
     def start(self) -> None:
         self.inner.start()
 
