@@ -1,0 +1,460 @@
+"""``Canvas``: the notebook editor for a :class:`~tensorrag.pipeline.Pipeline` (an anywidget).
+
+The canvas and the pipeline are one object seen twice. A few synced traits carry everything:
+
+* ``graph`` — the ``_pipeline.json`` document. Python assigns it after every pipeline change;
+  the browser assigns a new document to edit, and the edit is replayed through the pipeline's
+  own methods (:func:`tensorrag.widget._sync.apply_document`), so it gets the same checks and the
+  same messages as code. Refused operations land in ``problems`` and in an ``error`` message to
+  the browser, and ``graph`` is reset to the pipeline's truth.
+* ``palette`` — every card the pipeline can use (``list_cards()`` plus JSON Schema and ports).
+* ``status`` / ``previews`` / ``logs`` — the current run, streamed from the engine's events,
+  batched and throttled (at least 10 updates a second, at most ``1 / UPDATE_INTERVAL``).
+* ``problems`` — ``pipeline.problems()`` plus the errors of the last canvas edit.
+
+Commands (run, run to here, cancel, save, load, layout, image, to_python) travel as custom
+messages; runs execute in a background thread so the notebook stays usable::
+
+    canvas = p.canvas(storage="./.tensorrag")   # or Canvas(p, ...): defaults for every run
+    canvas                                       # display it
+    canvas.run()                                 # what the Run button does; returns the Run at once
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import logging
+import threading
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from tensorrag.cards.previews import json_safe
+from tensorrag.config import get_settings
+from tensorrag.errors import RunError, TensorragError
+from tensorrag.pipeline import Pipeline
+from tensorrag.run import run_pipeline
+from tensorrag.storage import open_store
+from tensorrag.widget._sync import EditError, apply_document, build_palette
+from tensorrag.widget._throttle import Throttle
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tensorrag.run import Run
+    from tensorrag.storage import ArtifactStore
+
+__all__ = ["UPDATE_INTERVAL", "Canvas"]
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+#: Seconds between two run-state updates sent to the browser (20 Hz; the floor is 10 Hz).
+UPDATE_INTERVAL = 0.05
+#: Pipelines up to this many nodes send every change at once; larger ones are batched too.
+IMMEDIATE_GRAPH_NODES = 200
+#: Console lines kept (the newest).
+MAX_LOG_LINES = 500
+IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
+               "svg": "image/svg+xml", "webp": "image/webp"}
+
+_MISSING_BUNDLE = """
+export default {
+  render({ el }) {
+    el.innerHTML = '<div style="padding:12px;border:1px solid #e55;border-radius:6px;font:13px sans-serif">'
+      + 'The tensorrag canvas bundle is not built. Run <code>make widget</code> (or '
+      + '<code>cd widget &amp;&amp; npm ci &amp;&amp; npm run build</code>) and restart the kernel.</div>';
+  },
+};
+"""
+
+_RUN_OPTIONS = frozenset(inspect.signature(run_pipeline).parameters) - {"pipeline", "wait"}
+
+
+def _asset(name: str, fallback: str) -> str:
+    path = STATIC / name
+    return str(path) if path.is_file() else fallback
+
+
+class _RunView:
+    """What the canvas shows of one run; filled from the engine's events (any thread)."""
+
+    def __init__(self, previews: dict[str, Any] | None = None, targets: list[str] | None = None) -> None:
+        self.lock = threading.Lock()
+        self.run: Run | None = None
+        self.state = "starting"
+        self.error: str | None = None
+        self.targets = targets
+        self.execution_time: float | None = None
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.logs: deque[dict[str, Any]] = deque(maxlen=MAX_LOG_LINES)
+        self.previews: dict[str, Any] = dict(previews or {})
+        self.pending: set[str] = set()  # nodes whose preview is still to be read from the run
+        self.dirty: set[str] = set()
+
+    def to_status(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run.run_id if self.run else None,
+            "state": self.state,
+            "targets": self.targets,
+            "error": self.error,
+            "execution_time": self.execution_time,
+            "nodes": {nid: dict(rec) for nid, rec in self.nodes.items()},
+        }
+
+
+class Canvas(anywidget.AnyWidget):
+    """The notebook canvas for ``pipeline`` (see the module docstring).
+
+    Args:
+        pipeline: the pipeline to show and edit (a new empty one if omitted).
+        height: the canvas height in pixels.
+        **run_options: defaults for :meth:`run` and the Run button (``storage``, ``executor``,
+            ``cache``, ``max_workers``, ``project``, ``on_event``... as for ``Pipeline.run``).
+
+    Raises:
+        TypeError: an unknown run option.
+    """
+
+    _esm = _asset("index.js", _MISSING_BUNDLE)
+    _css = _asset("index.css", "")
+
+    # The following traits are synced to the browser. Assign new objects: in-place changes do not sync.
+    graph = traitlets.Dict().tag(sync=True)
+    """The ``_pipeline.json`` document of :attr:`pipeline`."""
+    palette: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    """Every card the pipeline can use: ``list_cards()`` entries plus ``json_schema``/``inputs``/``outputs``."""
+    status = traitlets.Dict().tag(sync=True)
+    """The current run: ``{run_id, state, targets, error, execution_time, nodes: {id: {status, message, progress}}}``.
+
+    ``state`` is ``idle``, ``starting``, ``running``, ``completed``, ``failed``, ``cancelled`` or ``invalid``.
+    """
+    previews = traitlets.Dict().tag(sync=True)
+    """Node id -> ``{run_id, status, view, data, error, images}`` for nodes that finished."""
+    logs: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    """The newest console lines of the current run: ``[{node_id, text, time}]``."""
+    problems: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    """``pipeline.problems()`` plus the refused operations of the last canvas edit (``source: "edit"``)."""
+    height = traitlets.Int(560).tag(sync=True)
+    """Canvas height in pixels."""
+
+    def __init__(self, pipeline: Pipeline | None = None, *, height: int = 560, **run_options: Any) -> None:
+        unknown = sorted(set(run_options) - _RUN_OPTIONS)
+        if unknown:
+            raise TypeError(
+                f"Unknown run option(s) {', '.join(map(repr, unknown))} for Canvas; "
+                f"expected some of: {', '.join(sorted(_RUN_OPTIONS))}."
+            )
+        self.pipeline: Pipeline = pipeline if pipeline is not None else Pipeline()
+        self.run_options: dict[str, Any] = dict(run_options)
+        self._sync_lock = threading.RLock()
+        self._applying: int | None = None  # thread id replaying a browser edit
+        self._pushed: dict[str, Any] | None = None
+        self._edit_errors: list[dict[str, Any]] = []
+        self._view = _RunView()
+        self._view.state = "idle"
+        self._graph_throttle = Throttle(self._push_graph, UPDATE_INTERVAL)
+        self._run_throttle = Throttle(self._push_run, UPDATE_INTERVAL)
+        super().__init__(height=height)
+        with self.hold_sync():
+            self.palette = build_palette(self.pipeline.registry)
+            self.status = self._view.to_status()
+            self._push_graph()
+        self._unsubscribe: Callable[[], None] | None = self.pipeline.subscribe(self._on_pipeline_event)
+        self.on_msg(self._on_message)
+
+    # ------------------------------------------------------------------ Python API
+
+    @property
+    def last_run(self) -> Run | None:
+        """The run started last from this canvas (None before the first)."""
+        return self._view.run
+
+    def run(self, **run_options: Any) -> Run:
+        """Start a run in a background thread and return its :class:`~tensorrag.run.Run` at once.
+
+        The canvas follows it (node colours, progress, console, previews). Options override the
+        canvas defaults; ``targets=[node]`` is what "Run to here" does.
+
+        Raises:
+            RunError: a run from this canvas is still going (cancel it first).
+            PipelineValidationError: the pipeline (or the part the targets need) is invalid.
+        """
+        unknown = sorted(set(run_options) - _RUN_OPTIONS)
+        if unknown:
+            raise TypeError(f"Unknown run option(s) {', '.join(map(repr, unknown))}.")
+        current = self._view.run
+        if current is not None and not current.done:
+            raise RunError(f"Run {current.run_id} is still going; cancel it first (canvas.cancel()).")
+        options = {**self.run_options, **run_options}
+        extra = options.pop("on_event", None)
+        listeners = [extra] if callable(extra) else list(extra or [])
+        targets = options.get("targets")
+        view = _RunView(self._view.previews, list(targets) if targets is not None else None)
+        self._view = view
+        try:
+            run = run_pipeline(
+                self.pipeline, **options, wait=False, on_event=[lambda e: self._on_run_event(view, e), *listeners]
+            )
+        except TensorragError as exc:
+            with view.lock:
+                view.state, view.error = "invalid", str(exc)
+                view.dirty.add("status")
+            self._run_throttle.flush()
+            raise
+        with view.lock:
+            view.run = run
+            if view.state == "starting":
+                view.state = "running"
+            view.dirty.add("status")
+        self._run_throttle.flush()
+        return run
+
+    def cancel(self) -> None:
+        """Cancel the running run, if any (nothing new starts; running nodes are abandoned)."""
+        run = self._view.run
+        if run is not None and not run.done:
+            run.cancel()
+
+    def wait(self, timeout: float | None = None) -> Run | None:
+        """Wait for the current run to end and for the canvas to show its end; returns it."""
+        run = self._view.run
+        if run is not None:
+            run.wait(timeout)
+            self._run_throttle.flush()
+        return run
+
+    def save(self, path: str | None = None) -> str:
+        """Save the pipeline as ``_pipeline.json``: to ``path``, else to the run storage's project folder.
+
+        Returns:
+            Where it was written.
+        """
+        if path:
+            return self.pipeline.save(path)
+        store = self._project_store()
+        store.write_pipeline(self.pipeline.to_dict())
+        return store.uri("_pipeline.json")
+
+    def load(self, path: str | None = None) -> None:
+        """Replace the graph with a saved ``_pipeline.json`` (``path``, else the project folder's)."""
+        if path:
+            doc = Pipeline.load(path, registry=self.pipeline.registry).to_dict()
+        else:
+            doc = self._project_store().read_pipeline()
+        self.pipeline.replace(doc)
+
+    def layout(self) -> None:
+        """Ask the displayed canvas to lay the graph out (left to right); positions come back as moves."""
+        self.send({"type": "layout"})
+
+    def to_python(self) -> str:
+        """Python source that rebuilds the pipeline drawn on the canvas (see ``Pipeline.to_python``)."""
+        return self.pipeline.to_python()
+
+    def sync(self) -> None:
+        """Send the whole state again now: graph, palette, run state (e.g. for a browser that reconnected)."""
+        with self._sync_lock:
+            self.palette = build_palette(self.pipeline.registry)
+        self._graph_throttle.flush()
+        self._run_throttle.flush()
+        with self._sync_lock:
+            self.send_state(["graph", "palette", "status", "previews", "logs", "problems"])
+
+    def close(self) -> None:
+        """Stop following the pipeline and close the widget."""
+        unsubscribe = getattr(self, "_unsubscribe", None)  # None when __init__ failed early
+        if unsubscribe is not None:
+            unsubscribe()
+            self._unsubscribe = None
+        for throttle in (getattr(self, "_graph_throttle", None), getattr(self, "_run_throttle", None)):
+            if throttle is not None:
+                throttle.cancel()
+        super().close()
+
+    # ------------------------------------------------------------------ pipeline -> browser
+
+    def _on_pipeline_event(self, event: dict[str, Any]) -> None:
+        if self._applying == threading.get_ident():
+            return  # replaying a browser edit: one push at the end
+        if event.get("op") == "register":
+            with self._sync_lock:
+                self.palette = build_palette(self.pipeline.registry)
+        self._edit_errors = []  # a change made in code supersedes the last canvas edit's errors
+        if event.get("op") == "load" or len(self.pipeline) <= IMMEDIATE_GRAPH_NODES:
+            self._graph_throttle.flush()
+        else:
+            self._graph_throttle.request()
+
+    def _push_graph(self) -> None:
+        with self._sync_lock:
+            doc = self.pipeline.to_dict()
+            problems = [*self._edit_errors, *self.pipeline.problems()]
+            self._pushed = doc
+            with self.hold_sync():
+                self.graph = doc
+                self.problems = problems
+
+    # ------------------------------------------------------------------ browser -> pipeline
+
+    @traitlets.observe("graph")
+    def _on_graph(self, change: dict[str, Any]) -> None:
+        if change["new"] is self._pushed:
+            return
+        self._apply(change["new"])
+
+    def _apply(self, doc: dict[str, Any]) -> list[EditError]:
+        with self._sync_lock:
+            self._applying = threading.get_ident()
+            try:
+                result = apply_document(self.pipeline, doc)
+            finally:
+                self._applying = None
+            self._edit_errors = [e.to_dict() for e in result.errors]
+            self._graph_throttle.flush()  # the truth; not echoed when it equals what the browser sent
+        if result.errors:
+            self._notify(
+                "\n".join(e.message for e in result.errors), op="edit", errors=[e.to_dict() for e in result.errors]
+            )
+        return result.errors
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        try:
+            if kind == "run":
+                self.run()
+            elif kind == "run_to":
+                self.run(targets=[content["node_id"]])
+            elif kind == "cancel":
+                self.cancel()
+            elif kind == "save":
+                self.send({"type": "saved", "where": self.save(content.get("path"))})
+            elif kind == "load":
+                self.load(content.get("path"))
+                self.send({"type": "loaded"})
+            elif kind == "image":
+                self._send_image(str(content.get("node_id")), str(content.get("port")))
+            elif kind == "to_python":
+                self.send({"type": "python", "source": self.to_python()})
+            elif kind == "sync":
+                self.sync()
+            else:
+                self._notify(f"Unknown canvas command {kind!r}.", op=str(kind))
+        except (TensorragError, FileNotFoundError, KeyError) as exc:
+            self._notify(str(exc), op=str(kind))
+        except Exception as exc:  # never let a command kill the comm; say what happened
+            log.exception("canvas command %r failed", kind)
+            self._notify(f"{type(exc).__name__}: {exc}", op=str(kind))
+
+    def _notify(self, message: str, **extra: Any) -> None:
+        self.send({"type": "error", "message": message, **extra})
+
+    def _send_image(self, node_id: str, port: str) -> None:
+        run = self._view.run
+        if run is None:
+            raise RunError("Nothing has run yet.")
+        ref = run.outputs(node_id).get(port)
+        if ref is None:
+            raise RunError(f"Node {node_id!r} has no output {port!r} in run {run.run_id}.")
+        mime = IMAGE_TYPES.get(str(ref.get("ext", "")).lower(), "application/octet-stream")
+        data = run.output(node_id, port)
+        if not isinstance(data, (bytes, bytearray)):
+            raise RunError(f"{node_id}.{port} is not a byte output.")
+        encoded = base64.b64encode(bytes(data)).decode("ascii")
+        self.send({"type": "image", "node_id": node_id, "port": port, "mime": mime, "data": encoded})
+
+    def _project_store(self) -> ArtifactStore:
+        project_store = getattr(self.pipeline.project, "store", None)
+        if project_store is not None:
+            return project_store  # type: ignore[no-any-return]
+        opts = self.run_options
+        settings = get_settings()
+        root = open_store(opts.get("storage"), **dict(opts.get("storage_options") or {}))
+        project = opts.get("project") or settings.project or self.pipeline.name
+        return root.project(project, opts.get("user") or settings.user)
+
+    # ------------------------------------------------------------------ run events -> browser
+
+    def _on_run_event(self, view: _RunView, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        final = False
+        with view.lock:
+            nid = event.get("node_id")
+            if kind == "node_status" and nid is not None:
+                status = event.get("status", "")
+                rec = view.nodes.setdefault(nid, {"status": status, "message": "", "progress": None})
+                rec["status"], rec["message"] = status, event.get("message", "")
+                if status != "running":
+                    rec["progress"] = None
+                if status == "pending":
+                    view.previews.pop(nid, None)
+                    view.dirty.add("previews")
+                elif status in ("completed", "cached", "failed"):
+                    view.pending.add(nid)
+                if view.state == "starting":
+                    view.state = "running"
+                view.dirty.add("status")
+            elif kind == "progress" and nid in view.nodes:
+                view.nodes[nid]["progress"] = {"current": event.get("current"), "total": event.get("total")}
+                view.dirty.add("status")
+            elif kind == "log":
+                view.logs.append({"node_id": nid, "text": str(event.get("text", "")), "time": event.get("timestamp")})
+                view.dirty.add("logs")
+            elif kind == "pipeline_completion":
+                view.state = str(event.get("status", "completed"))
+                view.execution_time = event.get("execution_time")
+                view.dirty.add("status")
+                final = True
+        if view is not self._view:
+            return  # a run the canvas no longer shows
+        if final:
+            self._run_throttle.flush()
+        else:
+            self._run_throttle.request()
+
+    def _push_run(self) -> None:
+        view = self._view
+        with view.lock:
+            run = view.run
+            if run is not None and view.pending:
+                for nid in sorted(view.pending):
+                    view.previews[nid] = self._preview_entry(run, nid, view.nodes.get(nid, {}).get("status", ""))
+                view.pending.clear()
+                view.dirty.add("previews")
+            dirty, view.dirty = view.dirty, set()
+            status = view.to_status() if "status" in dirty else None
+            logs = list(view.logs) if "logs" in dirty else None
+            previews = dict(view.previews) if "previews" in dirty else None
+        if not dirty:
+            return
+        with self._sync_lock, self.hold_sync():
+            if status is not None:
+                self.status = status
+            if logs is not None:
+                self.logs = logs
+            if previews is not None:
+                self.previews = previews
+
+    def _preview_entry(self, run: Run, node_id: str, status: str) -> dict[str, Any]:
+        node = self.pipeline.nodes.get(node_id)
+        view_type = node.card.output_view_type if node is not None and node.card is not None else "json"
+        entry: dict[str, Any] = {
+            "run_id": run.run_id, "status": status, "view": view_type, "data": None, "error": None, "images": [],
+        }
+        try:
+            if status == "failed":
+                entry["error"] = json_safe(run.error(node_id))
+            else:
+                entry["data"] = json_safe(run.preview(node_id))
+                entry["images"] = [
+                    {"port": port, "ext": ref.get("ext")}
+                    for port, ref in run.outputs(node_id).items()
+                    if ref.get("type") == "bytes" and str(ref.get("ext", "")).lower() in IMAGE_TYPES
+                ]
+        except TensorragError as exc:  # pragma: no cover - the record exists once the node is terminal
+            entry["error"] = {"type": type(exc).__name__, "message": str(exc), "traceback": ""}
+        return entry
