@@ -28,9 +28,9 @@ import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import tensorrag as tr  # noqa: E402
-from tensorrag.executors import LocalExecutor  # noqa: E402
-from tensorrag.executors.process import ProcessExecutor  # noqa: E402
+import tensorrag as tr
+from tensorrag.executors import LocalExecutor
+from tensorrag.executors.process import ProcessExecutor
 
 
 @tr.card
