@@ -62,12 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     chart = run.outputs("evaluate")["eval_chart"]["uri"]
     predictions = run.output("inference")
     print(f"\nPredictions: {len(predictions)} rows, e.g. {predictions['prediction'].head(3).round(1).tolist()}")
-    where = run.store.url
-    print(f"\nChart: {chart}")
-    print(f"Pipeline file: {run.store.uri('_pipeline.json')}")
-    print(f"Run manifest: {run.store.uri(f'runs/{run.run_id}.json')}")
+    where = _local(run.store.url)
+    print(f"\nChart: {_local(chart)}")
+    print(f"Pipeline file: {_local(run.store.uri('_pipeline.json'))}")
+    print(f"Run manifest: {_local(run.store.uri(f'runs/{run.run_id}.json'))}")
     print(f"Everything (_pipeline.json, chart, artifacts, runs) is under {where}")
     return 0
+
+
+def _local(uri: str) -> str:
+    # Plain paths for local files: what people paste into a file browser or `open`.
+    return uri[len("file://") :] if uri.startswith("file://") else uri
 
 
 if __name__ == "__main__":
