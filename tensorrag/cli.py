@@ -148,9 +148,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     project = None
     if args.project is not None:
         ws = _workspace(args)
-        if args.project not in ws:
-            print(f"creating project {args.project!r} in {ws.url}", file=sys.stderr)
+        existed = args.project in ws
         project = ws.project(args.project, create=True)
+        if not existed:
+            print(f"created project {project.name!r} in {ws.url}", file=sys.stderr)
         _report_card_errors(project)
     if args.pipeline is not None:
         p = Pipeline.load(args.pipeline, project=project)
