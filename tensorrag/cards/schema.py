@@ -21,7 +21,7 @@ import math
 import re
 from typing import Any
 
-__all__ = ["normalize_schema", "validate_config"]
+__all__ = ["is_json_type", "normalize_schema", "validate_config"]
 
 _FLAT_META = {"type", "required", "description", "title", "default", "$defs", "definitions"}
 
@@ -204,7 +204,7 @@ def _allows_null(schema: dict[str, Any], root: dict[str, Any] | None = None) -> 
 
 def _coerce(value: Any, types: list[str]) -> tuple[Any, bool]:
     for t in types:
-        if _is_type(value, t):
+        if is_json_type(value, t):
             if t == "integer" and isinstance(value, float):
                 return int(value), True
             return value, True
@@ -228,7 +228,8 @@ def _coerce(value: Any, types: list[str]) -> tuple[Any, bool]:
     return value, False
 
 
-def _is_type(value: Any, t: str) -> bool:
+def is_json_type(value: Any, t: str) -> bool:
+    """Whether ``value`` is of JSON Schema type ``t`` (an integral float counts as an integer)."""
     if t == "string":
         return isinstance(value, str)
     if t == "boolean":

@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from tensorrag.cards.base import CATEGORIES, EXECUTION_MODES, VIEW_TYPES
-from tensorrag.cards.schema import normalize_schema, validate_config
+from tensorrag.cards.schema import is_json_type, normalize_schema, validate_config
 from tensorrag.errors import CardDefinitionError
 from tensorrag.spec import PORT_TYPES
 
@@ -692,7 +692,7 @@ class _SchemaChecker:
         default = prop["default"]
         if default is None:  # "no default": the UI leaves the field empty
             return
-        if types and not any(_is_json_type(default, t) for t in types):
+        if types and not any(is_json_type(default, t) for t in types):
             self.error(line, f"{where}: default {default!r} is not of type {' or '.join(types)}")
             return
         probe = {
@@ -745,22 +745,6 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def _is_json_type(value: Any, t: str) -> bool:
-    if t == "string":
-        return isinstance(value, str)
-    if t == "boolean":
-        return isinstance(value, bool)
-    if t == "integer":
-        if isinstance(value, bool):
-            return False
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    if t == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if t == "array":
-        return isinstance(value, (list, tuple))
-    if t == "object":
-        return isinstance(value, dict)
-    return value is None  # "null"
 
 
 def _json_problem(value: Any, path: str) -> str | None:
