@@ -200,6 +200,19 @@ class TestProjects:
         assert "p" not in ws and ws.list_projects() == []
         assert ws.create_project("p").runs() == []
 
+    def test_names_are_not_prefixes(self, ws: Workspace) -> None:
+        ws.create_project("p2").write_card("make.py", make_source())
+        ws.create_project("p")
+        assert "p" in ws and "p2" in ws and "p2x" not in ws
+        ws.delete_project("p")
+        assert ws.list_projects() == ["p2"] and ws.project("p2").cards == {"make": "make.py"}
+        assert "p" not in ws
+        with pytest.raises(ArtifactNotFoundError):
+            ws.delete_project("p")
+        ws.create_project("p2x")
+        ws.delete_project("p2")
+        assert ws.list_projects() == ["p2x"]
+
     def test_users_are_separate(self, ws: Workspace) -> None:
         ws.create_project("shared-name")
         bob = Workspace(ws.store, user="bob")
@@ -403,6 +416,16 @@ class TestRunning:
         assert ref["source"] == make_source(mult=7) and ref["card_type"] == "make"
         real = resolve_card(ref)
         assert not issubclass(real, ProjectCard) and real.__name__ == "Make" and real.outputs() == {"value": "json"}
+
+    def test_process_workers_build_the_card_from_its_source(self, local_ws: Workspace, tmp_path: Any) -> None:
+        marker = tmp_path / "pid.txt"
+        source = f"import os, pathlib\npathlib.Path({str(marker)!r}).write_text(str(os.getpid()))\n" + make_source()
+        proj = local_ws.create_project("p")
+        assert proj.write_card("make.py", source).success
+        run = make_pipeline(proj, n=5).run(executor="process", max_workers=1, progress=False)
+        assert run.ok, run.error("m")
+        assert run.output("m", "value") == {"value": 10}
+        assert int(marker.read_text()) != os.getpid()  # the file ran in the worker, never here
 
     def test_ports_changed_at_import_time_fail_the_node(self, local_ws: Workspace) -> None:
         proj = local_ws.create_project("p")
