@@ -244,3 +244,25 @@ def test_live_demo_on_modal():
     os.environ["MODAL_TOKEN_SECRET"] = os.environ["TENSORRAG_LIVE_MODAL_TOKEN_SECRET"]
     run = build().run(executor="modal", storage="memory://live-modal")
     assert run.ok, run.status
+
+
+def test_uri_mode_moves_no_artifact_bytes_through_the_orchestrator(s3_server, aws_env):
+    # The workers get credentials from the environment (what a modal.Secret provides), never the payload.
+    t = LocalProcessTransport(max_workers=1)
+    try:
+        p = tr.Pipeline("uri")
+        p.add(C.t_frame, id="make", rows=5000)
+        p.add(C.t_frame_rows, id="count")
+        p.connect("make", "output", "count", "df")
+        url = f"s3://{s3_server['bucket']}/uri-{os.getpid()}-{time.time_ns()}"
+        options = {"client_kwargs": s3_server["options"]["client_kwargs"]}
+        run = p.run(executor=modal_executor(t, secret="s3-creds"), storage=url, storage_options=options)
+        assert run.ok, (run.status, run.error("make"), run.error("count"))
+        assert run.output("count") == {"rows": 5000}
+        spawned = [c for c in t.calls if "node_id" in c]
+        assert [c["node_id"] for c in spawned] == ["make", "count"]
+        assert sum(c["artifact_bytes_in"] for c in spawned) == 0
+        assert sum(c.get("result_artifact_bytes", 0) for c in t.calls) == 0
+        assert run.outputs("make")["output"]["uri"].startswith("s3://")
+    finally:
+        t.close()
