@@ -33,10 +33,17 @@ _RESERVED = {"card", "id", "position", "resources"}
 def pipeline_to_python(pipeline: Pipeline, variable: str = "p") -> str:
     """Python source that rebuilds ``pipeline`` (see the module docstring)."""
     lines = ["import tensorrag as tr", ""]
-    custom = sorted({n.card_type for n in pipeline if n.card_type not in card_registry.names()})
+    project = pipeline.project
+    known = set((project.registry if project is not None else card_registry).names())
+    custom = sorted({n.card_type for n in pipeline if n.card_type not in known})
     if custom:
         lines.append(f"# Card types to register first (p.register(YourCard)): {', '.join(custom)}")
-    lines.append(f"{variable} = tr.Pipeline({pipeline.name!r})")
+    if project is not None and hasattr(project, "workspace"):
+        ws = project.workspace
+        lines.append(f"project = tr.Workspace({ws.store.url!r}, user={ws.user!r}).project({project.name!r})")
+        lines.append(f"{variable} = tr.Pipeline({pipeline.name!r}, project=project)")
+    else:
+        lines.append(f"{variable} = tr.Pipeline({pipeline.name!r})")
     for node in pipeline:
         args = [repr(node.card_type), f"id={node.id!r}", f"position={dict(node.position)!r}"]
         if node.resources is not None:

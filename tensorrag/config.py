@@ -46,6 +46,9 @@ class Settings:
 
     storage_url: str = "./.tensorrag"
     storage_options: dict[str, Any] = field(default_factory=dict)
+    #: fsspec options from ``S3_ENDPOINT``/``S3_REGION``/``S3_ACCESS_KEY``/``S3_SECRET_KEY``, used for any
+    #: ``s3://`` URL opened without options (even when ``S3_ENABLED`` is off).
+    s3_options: dict[str, Any] = field(default_factory=dict)
     user: str = "default"
     project: str | None = None
     executor: str = "local"
@@ -62,21 +65,23 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ConfigError: a variable has a value that cannot be parsed; the message names it.
     """
     env = os.environ if environ is None else environ
+    s3_options: dict[str, Any] = {}
+    client_kwargs: dict[str, Any] = {}
+    if env.get("S3_ENDPOINT"):
+        client_kwargs["endpoint_url"] = env["S3_ENDPOINT"]
+    if env.get("S3_REGION"):
+        client_kwargs["region_name"] = env["S3_REGION"]
+    if client_kwargs:
+        s3_options["client_kwargs"] = client_kwargs
+    if env.get("S3_ACCESS_KEY"):
+        s3_options["key"] = env["S3_ACCESS_KEY"]
+    if env.get("S3_SECRET_KEY"):
+        s3_options["secret"] = env["S3_SECRET_KEY"]
     storage_options: dict[str, Any] = {}
     if _bool(env, "S3_ENABLED", False):
         bucket = env.get("S3_BUCKET", "tensorrag").strip() or "tensorrag"
         storage_url = env.get("TENSORRAG_STORAGE") or f"s3://{bucket}"
-        client_kwargs: dict[str, Any] = {}
-        if env.get("S3_ENDPOINT"):
-            client_kwargs["endpoint_url"] = env["S3_ENDPOINT"]
-        if env.get("S3_REGION"):
-            client_kwargs["region_name"] = env["S3_REGION"]
-        if client_kwargs:
-            storage_options["client_kwargs"] = client_kwargs
-        if env.get("S3_ACCESS_KEY"):
-            storage_options["key"] = env["S3_ACCESS_KEY"]
-        if env.get("S3_SECRET_KEY"):
-            storage_options["secret"] = env["S3_SECRET_KEY"]
+        storage_options = dict(s3_options)
     else:
         storage_url = env.get("TENSORRAG_STORAGE") or env.get("STORAGE_DIR") or "./.tensorrag"
     progress = env.get("TENSORRAG_PROGRESS", "auto").strip().lower() or "auto"
@@ -85,6 +90,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         storage_url=storage_url,
         storage_options=storage_options,
+        s3_options=s3_options,
         user=env.get("TENSORRAG_USER") or env.get("DEFAULT_USER_ID") or "default",
         project=env.get("TENSORRAG_PROJECT") or None,
         executor=env.get("TENSORRAG_EXECUTOR") or "local",

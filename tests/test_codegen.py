@@ -60,3 +60,39 @@ def test_pipeline_only_cards_are_named_in_a_comment():
     assert "# Card types to register first" in src and "local_only" in src
     with pytest.raises(tr.UnknownCardTypeError):
         _exec(src)  # until the card is registered, as the comment says
+
+
+CARD_SOURCE = '''
+from tensorrag import BaseCard
+
+
+class Twice(BaseCard):
+    card_type = "twice"
+    display_name = "Twice"
+    description = "Doubles a number"
+    category = "data"
+    execution_mode = "local"
+    output_view_type = "metrics"
+    config_schema = {"n": {"type": "integer", "default": 2}}
+    input_schema = {}
+    output_schema = {"out": "json"}
+
+    def execute(self, config, inputs, storage):
+        return {"out": storage.save_json("p", "n", "out", {"v": 2 * config["n"]})}
+
+    def get_output_preview(self, outputs, storage):
+        return storage.load_json(outputs["out"])
+'''
+
+
+def test_project_pipelines_rebuild_inside_their_project(tmp_path):
+    ws = tr.Workspace(tmp_path / "ws", user="ana")
+    proj = ws.create_project("proj")
+    assert proj.write_card("twice.py", CARD_SOURCE).success
+    p = tr.Pipeline("proj", project=proj)
+    p.add("twice", id="t", n=5)
+    src = p.to_python()
+    assert "project=project" in src and "Card types to register first" not in src
+    q = _exec(src)
+    assert q == p
+    assert q.run().output("t") == {"v": 10}

@@ -37,12 +37,13 @@ def card_ref(cls: type[BaseCard]) -> dict[str, Any]:
     """How a worker elsewhere finds ``cls``: an importable ``module:qualname``, its source, or its type."""
     ref: dict[str, Any] = {"card_type": cls.card_type}
     qual = cls.__qualname__
+    source = getattr(cls, "__tensorrag_source__", None)
+    if source:
+        ref["source"] = source  # the card's own file: what the worker runs (no importable module)
+        return ref
     if cls.__module__ != "builtins" and "<locals>" not in qual:
         # "__main__:..." resolves in spawned workers, which re-import the main script as __main__.
         ref["module"] = f"{cls.__module__}:{qual}"
-    source = getattr(cls, "__tensorrag_source__", None)
-    if source:
-        ref["source"] = source
     return ref
 
 

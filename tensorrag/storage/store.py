@@ -69,7 +69,8 @@ def open_store(url: str | os.PathLike[str] | ArtifactStore | None = None, **stor
             path (made absolute), an open :class:`ArtifactStore` (returned as is), or ``None`` for
             the configured store (``TENSORRAG_STORAGE`` / ``STORAGE_DIR`` / ``S3_*`` variables).
         **storage_options: fsspec options for the filesystem (``key``, ``secret``,
-            ``client_kwargs={"endpoint_url": ...}``); added to the configured ones when ``url`` is None.
+            ``client_kwargs={"endpoint_url": ...}``); added to the configured ones when ``url`` is None;
+            an ``s3://`` URL without options takes the ``S3_*`` variables' endpoint, region and keys.
 
     Raises:
         StorageError: the URL's filesystem cannot be opened (missing driver, bad options).
@@ -87,6 +88,10 @@ def open_store(url: str | os.PathLike[str] | ArtifactStore | None = None, **stor
         settings = get_settings()
         url = settings.storage_url
         storage_options = {**settings.storage_options, **storage_options}
+    elif not storage_options and str(url).startswith(("s3://", "s3a://")):
+        from tensorrag.config import get_settings
+
+        storage_options = dict(get_settings().s3_options)  # S3_ENDPOINT / S3_ACCESS_KEY / ... apply to any s3:// URL
     return ArtifactStore(os.fspath(url), storage_options)
 
 

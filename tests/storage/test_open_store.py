@@ -66,6 +66,21 @@ def test_s3_from_original_env_vars(monkeypatch: pytest.MonkeyPatch, s3_server: d
         proj.delete("artifacts", recursive=True, missing_ok=True)
 
 
+def test_s3_url_without_options_uses_the_s3_variables(
+    monkeypatch: pytest.MonkeyPatch, s3_server: dict[str, Any], aws_env: None
+) -> None:
+    monkeypatch.delenv("S3_ENABLED", raising=False)  # an explicit s3:// URL, S3 not the default store
+    monkeypatch.setenv("S3_ENDPOINT", s3_server["endpoint"])
+    monkeypatch.setenv("S3_ACCESS_KEY", "testing")
+    monkeypatch.setenv("S3_SECRET_KEY", "testing")
+    store = open_store(f"s3://{s3_server['bucket']}/explicit")
+    assert store.options["client_kwargs"]["endpoint_url"] == s3_server["endpoint"]
+    ref = store.put("k", "x", {"ok": True})
+    assert open_store(f"s3://{s3_server['bucket']}/explicit").get(ref) == {"ok": True}
+    given = open_store(f"s3://{s3_server['bucket']}/explicit", anon=True)
+    assert given.options == {"anon": True}  # explicit options replace the variables entirely
+
+
 def test_explicit_options_are_merged_with_configured(monkeypatch: pytest.MonkeyPatch, aws_env: None) -> None:
     pytest.importorskip("s3fs")
     monkeypatch.setenv("S3_ENABLED", "1")
