@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             return _projects(args)
         if args.command == "runs":
             return _runs(args)
+        if args.command == "modal":
+            return _modal(args)
         from tensorrag.demo import main as demo
 
         return demo([])
@@ -106,10 +109,40 @@ def _parser() -> argparse.ArgumentParser:
     as_json(runs_p, "the run summaries")
 
     sub.add_parser("demo", help="run the demo pipeline")
+
+    modal_p = sub.add_parser("modal", help="manage the Modal worker app (needs 'tensorrag[modal]')")
+    modal_sub = modal_p.add_subparsers(dest="modal_command", required=True)
+    deploy_p = modal_sub.add_parser("deploy", help="deploy the worker app (CPU and GPU images) to Modal")
+    deploy_p.add_argument("--app", default=None, help="app name (default: TENSORRAG_MODAL_APP or 'tensorrag')")
+    deploy_p.add_argument("--module", action="append", default=[], help="a module of your cards to add to the images")
+    deploy_p.add_argument("--secret", default=None, help="a modal.Secret with object-store credentials (URI mode)")
     return parser
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _modal(args: argparse.Namespace) -> int:
+    # The app module reads its name, modules and secret from the environment when it is imported.
+    if args.app:
+        os.environ["TENSORRAG_MODAL_APP"] = args.app
+    if args.module:
+        os.environ["TENSORRAG_MODAL_MODULES"] = ",".join(args.module)
+    if args.secret:
+        os.environ["TENSORRAG_MODAL_SECRET"] = args.secret
+    try:
+        from tensorrag.executors import modal_app
+    except ImportError as exc:
+        print(f"error: {exc}. Install it with: pip install 'tensorrag[modal]'", file=sys.stderr)
+        return 2
+    try:
+        return modal_app.main(["deploy"])
+    except Exception as exc:  # modal's own errors: no token, no network
+        print(
+            f"error: deploying failed: {type(exc).__name__}: {exc}. Run `modal token new` first if you have no token.",
+            file=sys.stderr,
+        )
+        return 2
 
 
 def _root(args: argparse.Namespace) -> ArtifactStore:

@@ -298,3 +298,15 @@ def test_end_to_end_s3(tmp_path, s3_server, aws_env):
         "nodes"]["m"]["outputs"]["value"]["uri"].startswith(proj.url)
     listed = cli("projects", "--storage", prefix, "--user", "alice", "--json", env=env, cwd=tmp_path)
     assert listed.returncode == 0 and [d["name"] for d in json.loads(listed.stdout)] == ["e2e"]
+
+
+def test_modal_deploy_without_a_token_says_what_to_do(tmp_path):
+    pytest.importorskip("modal")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODAL_TOKEN")}
+    env["HOME"] = str(tmp_path)  # no ~/.modal.toml either
+    proc = subprocess.run(
+        [sys.executable, "-m", "tensorrag.cli", "modal", "deploy", "--app", "tr-test", "--module", "my_cards"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    assert proc.returncode == 2
+    assert "modal token new" in proc.stderr and "Traceback" not in proc.stderr
