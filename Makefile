@@ -4,18 +4,31 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q -c constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench clean widget
 
 $(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+
+# The canvas bundle (React + React Flow, esbuild) -> tensorrag/widget/static/; needs Node >= 18 and npm.
+WIDGET_BUNDLE := tensorrag/widget/static/index.js
+WIDGET_SRC    := $(wildcard widget/src/*.ts widget/src/*.tsx widget/src/*.css widget/src/*/*.tsx) widget/build.mjs widget/tsconfig.json
+
+widget: $(WIDGET_BUNDLE)
+
+widget/node_modules/.package-lock.json: widget/package.json widget/package-lock.json
+	cd widget && npm ci
+	touch $@
+
+$(WIDGET_BUNDLE): widget/node_modules/.package-lock.json $(WIDGET_SRC)
+	cd widget && npm run build
 
 # Stamps re-run an install only when the project's requirements change.
 $(VENV)/.demo-installed: pyproject.toml constraints.txt | $(PY)
 	$(PIP) -e '.[ml]'
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml constraints.txt | $(PY)
+$(VENV)/.test-installed: pyproject.toml constraints.txt | $(PY) $(WIDGET_BUNDLE)
 	$(PIP) -e '.[all,dev]'
 	touch $@ $(VENV)/.demo-installed
 
@@ -29,7 +42,7 @@ lint: $(VENV)/.test-installed
 typecheck: $(VENV)/.test-installed
 	$(VENV)/bin/mypy
 
-test: lint typecheck
+test: lint typecheck widget
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.demo-installed

@@ -90,6 +90,17 @@ def test_missing_bundle_gives_a_placeholder_that_says_how_to_build(tmp_path: Pat
     assert _canvas._asset("index.js", "fallback") == str(tmp_path / "index.js")
 
 
+def test_the_built_bundle_is_what_the_widget_loads() -> None:
+    if not (_canvas.STATIC / "index.js").is_file():
+        pytest.fail("tensorrag/widget/static/index.js is missing: `make widget` builds it (make test does)")
+    c = Canvas(small())
+    try:
+        assert "react-flow" in c._css  # React Flow's stylesheet ships with ours
+        assert len(c._esm) > 100_000
+    finally:
+        c.close()
+
+
 # --------------------------------------------------------------------------- initial state
 
 

@@ -1,0 +1,108 @@
+// One card on the canvas: title, category colour, labelled typed ports, run status and progress.
+import { memo } from "react";
+import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
+import { useCanvas } from "../context";
+import { useTraitSelect } from "../store";
+import { TYPE_COLORS } from "../graph";
+
+export interface CardNodeData extends Record<string, unknown> {
+  cardType: string;
+  title: string;
+  category: string;
+  color: string;
+  inputs: [string, string][];
+  outputs: [string, string][];
+  unknown: boolean;
+  configKey: string;
+}
+
+export type CardFlowNode = Node<CardNodeData, "card">;
+
+const SEP = "\u0001";
+
+function CardNodeView({ id, data, selected }: NodeProps<CardFlowNode>) {
+  const { model } = useCanvas();
+  const runKey = useTraitSelect(model, "status", (s) => {
+    const rec = s?.nodes?.[id];
+    if (!rec) return "";
+    const p = rec.progress;
+    return [rec.status, p ? p.current : "", p ? p.total : "", rec.message ?? ""].join(SEP);
+  });
+  const problemKey = useTraitSelect(model, "problems", (ps) =>
+    (ps ?? [])
+      .filter((p) => p.node_id === id)
+      .map((p) => `${p.field ?? ""}${SEP}${p.message}`)
+      .join("\n"),
+  );
+  const [status, current, total, message] = runKey ? runKey.split(SEP) : ["", "", "", ""];
+  const problems = problemKey ? problemKey.split("\n").map((line) => line.split(SEP)) : [];
+  const badFields = new Set(problems.map(([field]) => field).filter(Boolean));
+  const pct = current && total && Number(total) > 0 ? Math.min(100, (100 * Number(current)) / Number(total)) : null;
+  const rows = data.inputs.length + data.outputs.length;
+  return (
+    <div
+      className={`trc-node${status ? ` trc-status-${status}` : ""}${selected ? " trc-selected" : ""}${
+        data.unknown ? " trc-unknown" : ""
+      }`}
+      data-testid={`node-${id}`}
+      data-status={status || "idle"}
+      style={{ "--trc-cat": data.color } as React.CSSProperties}
+      title={message || undefined}
+    >
+      <div className="trc-node-head">
+        <span className="trc-node-title">{data.title}</span>
+        {status ? <span className={`trc-badge trc-badge-${status}`}>{status}</span> : null}
+      </div>
+      <div className="trc-node-sub">
+        <span className="trc-node-id">{id}</span>
+        <span className="trc-node-cat">{data.unknown ? `unknown: ${data.cardType}` : data.category}</span>
+      </div>
+      {rows > 0 ? (
+        <div className="trc-ports">
+          {data.inputs.map(([name, type]) => (
+            <div className={`trc-port trc-port-in${badFields.has(name) ? " trc-port-bad" : ""}`} key={`in-${name}`}>
+              <Handle
+                type="target"
+                position={Position.Left}
+                id={name}
+                className="trc-handle"
+                data-port={name}
+                data-type={type}
+                style={{ background: TYPE_COLORS[type] ?? "#64748b" }}
+              />
+              <span className="trc-port-name">{name}</span>
+              <span className="trc-port-type">{type}</span>
+            </div>
+          ))}
+          {data.outputs.map(([name, type]) => (
+            <div className="trc-port trc-port-out" key={`out-${name}`}>
+              <span className="trc-port-type">{type}</span>
+              <span className="trc-port-name">{name}</span>
+              <Handle
+                type="source"
+                position={Position.Right}
+                id={name}
+                className="trc-handle"
+                data-port={name}
+                data-type={type}
+                style={{ background: TYPE_COLORS[type] ?? "#64748b" }}
+              />
+            </div>
+          ))}
+        </div>
+      ) : null}
+      {status === "running" ? (
+        <div className={`trc-progress${pct === null ? " trc-progress-busy" : ""}`} data-testid={`progress-${id}`}>
+          <div style={pct === null ? undefined : { width: `${pct}%` }} />
+        </div>
+      ) : null}
+      {problems.length ? (
+        <div className="trc-node-problem" title={problems.map(([, m]) => m).join("\n")}>
+          ⚠ {problems.length === 1 ? problems[0][1] : `${problems.length} problems`}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+export const CardNode = memo(CardNodeView);

@@ -1,0 +1,24 @@
+// anywidget entry: render the canvas for one model into `el`. React Flow's stylesheet ships in index.css.
+import "@xyflow/react/dist/style.css";
+import "./styles.css";
+import { createRoot } from "react-dom/client";
+import { ReactFlowProvider } from "@xyflow/react";
+import type { RenderProps } from "@anywidget/types";
+import { App } from "./App";
+import type { Traits } from "./types";
+
+export { validateConfig } from "./schema";
+export { connectionProblem } from "./graph";
+
+function render({ model, el }: RenderProps<Traits>) {
+  el.classList.add("trc-host");
+  const root = createRoot(el);
+  root.render(
+    <ReactFlowProvider>
+      <App model={model} />
+    </ReactFlowProvider>,
+  );
+  return () => root.unmount();
+}
+
+export default { render };
