@@ -75,6 +75,13 @@ export default {
 _RUN_OPTIONS = frozenset(inspect.signature(run_pipeline).parameters) - {"pipeline", "wait"}
 
 
+def _about(content: Any) -> dict[str, Any]:
+    """The node/port a command was about, echoed in its error so the browser can place it."""
+    if not isinstance(content, dict):
+        return {}
+    return {k: content[k] for k in ("node_id", "port") if isinstance(content.get(k), str)}
+
+
 def _asset(name: str, fallback: str) -> str:
     path = STATIC / name
     return str(path) if path.is_file() else fallback
@@ -345,10 +352,10 @@ class Canvas(anywidget.AnyWidget):
             else:
                 self._notify(f"Unknown canvas command {kind!r}.", op=str(kind))
         except (TensorragError, FileNotFoundError, KeyError) as exc:
-            self._notify(str(exc), op=str(kind))
+            self._notify(str(exc), op=str(kind), **_about(content))
         except Exception as exc:  # never let a command kill the comm; say what happened
             log.exception("canvas command %r failed", kind)
-            self._notify(f"{type(exc).__name__}: {exc}", op=str(kind))
+            self._notify(f"{type(exc).__name__}: {exc}", op=str(kind), **_about(content))
 
     def _notify(self, message: str, **extra: Any) -> None:
         self.send({"type": "error", "message": message, **extra})

@@ -115,3 +115,129 @@ class PageServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# --------------------------------------------------------------------------- JupyterLab
+
+
+def jupyterlab_unavailable() -> str | None:
+    """Why a JupyterLab end-to-end test cannot run here (None when it can)."""
+    why = unavailable()
+    if why:
+        return why
+    try:
+        import ipykernel  # noqa: F401
+        import jupyterlab  # noqa: F401
+    except ImportError as exc:
+        return f"{exc.name} is not installed (jupyterlab and ipykernel are in the dev extra)"
+    return None
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """Write a Python 3 notebook of code cells."""
+    doc = {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": src}
+            for src in cells
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class JupyterLab:
+    """A JupyterLab server on 127.0.0.1 (free port, no token) serving ``root``; use as a context manager.
+
+    Config, data, runtime and workspace folders live under ``root/.jupyter-*`` so nothing of the
+    user's setup leaks in. ``env`` is added to the environment the server (and its kernels) get.
+    """
+
+    def __init__(self, root: Path, env: dict[str, str] | None = None, timeout: float = 90.0) -> None:
+        self.root = Path(root)
+        self.env = dict(env or {})
+        self.timeout = timeout
+        self.port = free_port()
+        self.proc: Any = None
+        self.log_path = self.root / ".jupyter-server.log"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}"
+
+    def __enter__(self) -> JupyterLab:
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        env = dict(os.environ)
+        for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR"):
+            env.pop(name, None)
+        home = self.root / ".jupyter-home"
+        home.mkdir(parents=True, exist_ok=True)
+        env.update(
+            {
+                "JUPYTER_CONFIG_DIR": str(home / "config"),
+                "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+                "JUPYTER_PLATFORM_DIRS": "1",
+                "IPYTHONDIR": str(home / "ipython"),
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
+                **self.env,
+            }
+        )
+        cmd = [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+            "--ServerApp.token=", "--ServerApp.password=", "--allow-root",
+            f"--ServerApp.root_dir={self.root}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
+            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, env=env, cwd=self.root, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited ({self.proc.returncode}):\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url("api/status"), timeout=2) as resp:
+                    if resp.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError(f"jupyter lab did not start within {self.timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def __exit__(self, *exc: Any) -> None:
+        import subprocess
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if getattr(self, "_log", None) is not None:
+            self._log.close()

@@ -476,7 +476,8 @@ def test_evaluate_chart_is_sent_as_base64_png(tmp_path: Path, wired) -> None:
     (img,) = w.messages("image")
     assert img["mime"] == "image/png" and base64.b64decode(img["data"]).startswith(b"\x89PNG")
     w.command({"type": "image", "node_id": "evaluate", "port": "eval_report"})
-    assert "not a byte output" in w.messages("error")[-1]["message"]
+    err = w.messages("error")[-1]
+    assert "not a byte output" in err["message"] and (err["node_id"], err["port"]) == ("evaluate", "eval_report")
 
 
 # --------------------------------------------------------------------------- other commands

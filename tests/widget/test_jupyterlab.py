@@ -1,0 +1,177 @@
+"""The canvas in a real JupyterLab 4: kernel, ipywidgets comm, anywidget, our bundle, end to end.
+
+A JupyterLab server starts on 127.0.0.1 (free port, no token) over a temporary folder holding a
+notebook that builds the demo pipeline and shows ``p.canvas()``. Headless Chromium opens it, runs
+all cells, and then works the canvas like a user; each check reads the result back in Python
+through a notebook cell. Screenshots land in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from .browser import ROOT, JupyterLab, jupyterlab_unavailable, launch, write_notebook
+
+pytestmark = pytest.mark.browser
+
+WHY = jupyterlab_unavailable()
+if WHY:
+    pytest.skip(f"JupyterLab test skipped: {WHY}", allow_module_level=True)
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+ARTIFACTS = ROOT / "test-artifacts"
+NOTEBOOK = [
+    # 0: build the demo pipeline and show its canvas
+    "import tensorrag as tr\n"
+    "from tensorrag.demo import build\n"
+    "p = build()\n"
+    "canvas = p.canvas(height=640)\n"
+    "canvas",
+    # 1: the edges, as Python sees them
+    "import json\n"
+    "ends = sorted(f'{e.source}.{e.source_output}->{e.target}.{e.target_input}' for e in p.edges)\n"
+    "print('EDGES ' + json.dumps(ends))",
+]
+
+
+def run_in_new_cell(page: Page, code: str) -> str:
+    """Add a cell at the end of the notebook, run it, and return its text output."""
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    before = cells.count()
+    cells.last.locator(".jp-InputArea-prompt").click()  # select the last cell (command mode)
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")  # insert a cell below
+    expect(cells).to_have_count(before + 1)
+    cell = cells.nth(before)
+    cell.locator(".cm-content").click()
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Control+Enter")
+    out = cell.locator(".jp-OutputArea-output")
+    expect(out.first).to_be_visible(timeout=30_000)
+    return out.first.inner_text()
+
+
+def run_all(page: Page) -> None:
+    """Run > Run All Cells, and make sure it started (retry once if the kernel was not ready yet)."""
+    first = page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputArea-prompt")
+    for _attempt in range(3):
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+        try:
+            expect(first).not_to_have_text("[ ]:", timeout=10_000)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError("Run All Cells did not start the cells")
+
+
+def handle(scope, node: str, port: str, kind: str):
+    return scope.locator(f'.react-flow__node[data-id="{node}"] .react-flow__handle.{kind}[data-handleid="{port}"]')
+
+
+def drag_between(page: Page, source, target) -> None:
+    a, b = source.bounding_box(), target.bounding_box()
+    assert a and b, "handle not on screen"
+    page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=15)
+    page.mouse.up()
+
+
+def shot(page: Page, name: str, what=None) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    (what or page).screenshot(path=str(ARTIFACTS / f"jupyterlab-{name}.png"))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("lab")
+    write_notebook(root / "canvas.ipynb", NOTEBOOK)
+    env = {"TENSORRAG_STORAGE": str(root / "storage"), "TENSORRAG_PROGRESS": "off"}
+    with JupyterLab(root, env=env) as server:
+        yield server
+
+
+def test_canvas_in_jupyterlab(lab: JupyterLab) -> None:
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        try:
+            _scenario(page, lab)
+        except Exception:
+            shot(page, "failure")
+            raise
+        finally:
+            browser.close()
+
+
+def _scenario(page: Page, lab: JupyterLab) -> None:
+    page.goto(lab.url("lab/tree/canvas.ipynb"))
+    # the kernel is up when the status bar names it idle
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Python 3 (ipykernel) | Idle", timeout=60_000)
+    page.keyboard.press("Control+b")  # hide the file browser: more room for the canvas
+    run_all(page)
+    canvas = page.locator(".jp-Notebook .trc-root").first
+    nodes = canvas.locator(".react-flow__node")
+    expect(nodes).to_have_count(6, timeout=60_000)
+    expect(canvas.locator(".react-flow__edge")).to_have_count(7)
+    canvas.locator('[data-testid="btn-layout"]').click()
+    page.wait_for_timeout(500)
+    canvas.scroll_into_view_if_needed()
+    shot(page, "1-rendered", canvas)
+
+    # drag a card from the palette: the kernel adds the node
+    pane = canvas.locator(".react-flow__pane")
+    box = pane.bounding_box()
+    assert box
+    canvas.locator('[data-testid="palette-data_split"]').drag_to(
+        pane, target_position={"x": box["width"] * 0.45, "y": box["height"] - 70})
+    expect(nodes).to_have_count(7)
+    canvas.locator('[aria-label="Close panel"]').click()
+    # connect two ports by dragging: split.test_dataset -> data_split-7.dataset
+    drag_between(page, handle(canvas, "split", "test_dataset", "source"),
+                 handle(canvas, "data_split-7", "dataset", "target"))
+    expect(canvas.locator(".react-flow__edge")).to_have_count(8)
+    shot(page, "2-connected", canvas)
+    edges = json.loads(re.search(r"EDGES (.*)", run_in_new_cell(page, NOTEBOOK[1])).group(1))
+    assert "split.test_dataset->data_split-7.dataset" in edges and len(edges) == 8
+    # the same node in Python
+    out = run_in_new_cell(page, "n = p.nodes['data_split-7']; print('NODE', n.card_type, dict(n.config))")
+    assert "NODE data_split {}" in out
+
+    # add a node in Python: it appears on the canvas
+    run_in_new_cell(page, "p.add('model_define', id='from_python', model_type='lasso'); print('added')")
+    expect(canvas.locator('[data-testid="node-from_python"]')).to_be_visible()
+    expect(nodes).to_have_count(8)
+
+    # Run: every node ends completed
+    canvas.scroll_into_view_if_needed()
+    canvas.locator('[data-testid="btn-run"]').click()
+    expect(canvas.locator('[data-testid="run-state"]')).to_have_attribute("data-state", "completed", timeout=90_000)
+    for node_id in ["load", "split", "define", "train", "evaluate", "inference", "data_split-7", "from_python"]:
+        expect(canvas.locator(f'[data-testid="node-{node_id}"]')).to_have_attribute("data-status", "completed")
+    shot(page, "3-completed", canvas)
+
+    # the evaluate preview: metrics and the chart
+    canvas.locator('[data-testid="node-evaluate"]').click()
+    canvas.locator('[data-testid="tab-output"]').click()
+    expect(canvas.locator('[data-testid="metric-RMSE"]')).to_be_visible()
+    expect(canvas.locator('[data-testid="metric-R2"]')).to_be_visible()
+    expect(canvas.locator('[data-testid="image-eval_chart"]')).to_be_visible(timeout=20_000)
+    shot(page, "4-evaluate-preview", canvas)
+    out = run_in_new_cell(page, "print('RMSE', f\"{canvas.last_run.output('evaluate', 'eval_report')['RMSE']:.5g}\")")
+    expect(canvas.locator('[data-testid="metric-RMSE"]')).to_have_text(f"RMSE{out.split()[-1]}")
+
+    # a config edit on the canvas is in Python at once
+    canvas.locator('[data-testid="node-split"]').click()
+    canvas.locator('[data-testid="tab-config"]').click()
+    canvas.locator('input[data-field="test_ratio"]').fill("0.25")
+    page.wait_for_timeout(600)
+    out = run_in_new_cell(page, "print('CONFIG', dict(p.nodes['split'].config))")
+    assert "'test_ratio': 0.25" in out
+    assert Path(ARTIFACTS / "jupyterlab-4-evaluate-preview.png").is_file()
