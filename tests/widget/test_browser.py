@@ -16,7 +16,7 @@ from tensorrag.cards.schema import validate_config
 from tensorrag.demo import build
 from tensorrag.widget._canvas import Canvas
 
-from .browser import PageServer, canvas_state, launch, unavailable
+from .browser import PageServer, canvas_state, drag_between, handle, launch, unavailable
 
 pytestmark = pytest.mark.browser
 
@@ -67,19 +67,6 @@ def sent(page: Page) -> list[dict[str, Any]]:
     return page.evaluate("window.model.sent")
 
 
-def handle(page: Page, node: str, port: str, kind: str):
-    return page.locator(f'.react-flow__node[data-id="{node}"] .react-flow__handle.{kind}[data-handleid="{port}"]')
-
-
-def drag_between(page: Page, source, target) -> None:
-    a, b = source.bounding_box(), target.bounding_box()
-    assert a and b, "handle not on screen"
-    page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=12)
-    page.mouse.up()
-
-
 def test_renders_nodes_ports_and_edges(page: Page) -> None:
     expect(page.locator(".react-flow__node")).to_have_count(6)
     node = page.locator('[data-testid="node-train"]')
@@ -94,7 +81,7 @@ def test_renders_nodes_ports_and_edges(page: Page) -> None:
         "el => [getComputedStyle(el).width, getComputedStyle(el).position]")
     assert style == ["11px", "absolute"]
     expect(page.locator(".react-flow__edge")).to_have_count(7)
-    expect(page.locator(".react-flow__edge-text").first).to_have_text("dataset")
+    expect(page.locator(".trc-edge-label").first).to_have_text("dataset")
     # palette grouped by category, searchable
     expect(page.locator(".trc-palette-cat")).to_have_text(["data", "evaluation", "inference", "model"])
     page.fill(".trc-search", "split")
@@ -311,3 +298,39 @@ def test_form_validation_matches_python(page: Page) -> None:
         filled, problems = validate_config(card["json_schema"], {})
         got = page.evaluate("([s, c]) => window.widget.validateConfig(s, c)", [card["json_schema"], {}])
         assert got == {"filled": filled, "problems": problems}, card["card_type"]
+
+
+def test_big_graph_is_drawn_compact_and_comes_back_full_when_zoomed_in(browser, server: PageServer) -> None:
+    import tensorrag as tr
+
+    p = tr.Pipeline("big")
+    p.add("data_load", id="n0", position={"x": 0, "y": 0})
+    for i in range(1, 400):
+        p.add("data_split", id=f"n{i}", position={"x": (i % 25) * 260, "y": (i // 25) * 170})
+        p.connect(f"n{i - 1}", "dataset" if i == 1 else "train_dataset", f"n{i}", "dataset")
+    c = Canvas(p)
+    before = server.httpd.state
+    server.set_state(canvas_state(c))
+    c.close()
+    page = browser.new_page(viewport={"width": 1220, "height": 760})
+    try:
+        page.goto(server.url)
+        page.wait_for_function("window.ready === true")
+        # fitted at once: every node on screen as a compact card, the edges as one path
+        expect(page.locator(".trc-node-compact")).to_have_count(400)
+        expect(page.locator('[data-testid="edge-overlay"]')).to_have_attribute("data-edges", "399")
+        expect(page.locator(".react-flow__edge")).to_have_count(0)
+        box = page.locator(".react-flow__pane").bounding_box()
+        assert box
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        for _ in range(10):
+            page.mouse.wheel(0, -300)
+            page.wait_for_timeout(30)
+        # zoomed in: full cards with handles, React Flow edges, only what is on screen (culling)
+        expect(page.locator(".trc-node-compact")).to_have_count(0)
+        expect(page.locator(".react-flow__edge").first).to_be_attached()
+        assert 0 < page.locator(".react-flow__node").count() < 60
+        assert page.locator(".react-flow__node .react-flow__handle").count() > 0
+    finally:
+        page.close()
+        server.httpd.state = before

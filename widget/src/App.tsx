@@ -1,5 +1,5 @@
 // The canvas: toolbar, palette, React Flow graph, inspector and console over one anywidget model.
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import {
   Background,
   Controls,
@@ -8,13 +8,16 @@ import {
   ReactFlow,
   applyEdgeChanges,
   applyNodeChanges,
+  getViewportForBounds,
   useConnection,
   useReactFlow,
+  useStore,
   type Edge,
   type EdgeChange,
   type FinalConnectionState,
   type NodeChange,
   type OnConnectEnd,
+  type Viewport,
 } from "@xyflow/react";
 import { CanvasContext, sharedFor, useCanvas, type CanvasContextValue } from "./context";
 import { useTrait, type Model } from "./store";
@@ -34,10 +37,16 @@ import { CardNode, type CardFlowNode, type CardNodeData } from "./components/Car
 import { DRAG_TYPE, Palette } from "./components/Palette";
 import { Inspector } from "./components/Inspector";
 import { Console } from "./components/Console";
+import { LabelledEdge } from "./components/LabelledEdge";
+import { EdgeOverlay } from "./components/EdgeOverlay";
+import { BIG_GRAPH, LOD_ZOOM, NODE_WIDTH, nodeHeight } from "./geometry";
 
 const nodeTypes = { card: CardNode };
-const NODE_WIDTH = 190;
-const CULL_ABOVE = 300; // render only visible nodes for bigger graphs
+const edgeTypes = { labelled: LabelledEdge };
+const MIN_ZOOM = 0.05;
+const MAX_ZOOM = 2;
+const FIT_PADDING = 0.15;
+const zoomedOut = (s: { transform: [number, number, number] }) => s.transform[2] < LOD_ZOOM;
 const TOAST_MS = 7000;
 
 interface Toast {
@@ -79,7 +88,9 @@ function toFlowNodes(doc: GraphDoc, cards: Map<string, CardInfo>, prev: CardFlow
     const x = Number(n.position?.x ?? 0);
     const y = Number(n.position?.y ?? 0);
     if (was && was.position.x === x && was.position.y === y && sameData(was.data, data)) return was;
-    return { ...(was ?? {}), id: n.id, type: "card", position: { x, y }, data } as CardFlowNode;
+    // A size before React Flow measures the node: it is shown (and culled, and fitted) at once.
+    const initialHeight = nodeHeight(data.inputs.length, data.outputs.length);
+    return { ...(was ?? {}), id: n.id, type: "card", position: { x, y }, data, initialWidth: NODE_WIDTH, initialHeight } as CardFlowNode;
   });
 }
 
@@ -91,7 +102,16 @@ function toFlowEdges(doc: GraphDoc, prev: Edge[]): Edge[] {
     const inp = e.data?.target_input ?? e.targetHandle ?? "";
     if (was && was.source === e.source && was.target === e.target && was.sourceHandle === out && was.targetHandle === inp)
       return was;
-    return { id: e.id, source: e.source, target: e.target, sourceHandle: out, targetHandle: inp, label: out, selected: was?.selected };
+    return {
+      id: e.id,
+      type: "labelled",
+      source: e.source,
+      target: e.target,
+      sourceHandle: out,
+      targetHandle: inp,
+      label: out,
+      selected: was?.selected,
+    };
   });
 }
 
@@ -109,10 +129,17 @@ export function App({ model }: { model: Model }) {
   const status = useTrait(model, "status");
   const cards = useMemo(() => new Map((palette ?? []).map((c) => [c.card_type, c])), [palette]);
   const shared = useMemo(() => sharedFor(model), [model]);
-  const ctx = useMemo<CanvasContextValue>(() => ({ model, cards, shared }), [model, cards, shared]);
   const rf = useReactFlow<CardFlowNode, Edge>();
 
   const [nodes, setNodes] = useState<CardFlowNode[]>(() => toFlowNodes(doc, cards, []));
+  const big = nodes.length > BIG_GRAPH;
+  const ctx = useMemo<CanvasContextValue>(() => ({ model, cards, shared, big }), [model, cards, shared, big]);
+  const far = useStore(zoomedOut);
+  const lod = big && far; // zoomed out on a big graph: compact nodes, edges drawn as one path
+  // React Flow mounts once the pane has a size, with a viewport that already fits the graph: big
+  // graphs are then drawn once, at the right zoom (no full-size first pass).
+  const flowBox = useRef<HTMLDivElement>(null);
+  const [initialViewport, setInitialViewport] = useState<Viewport | null>(null);
   const [edges, setEdges] = useState<Edge[]>(() => toFlowEdges(doc, []));
   const [selected, setSelected] = useState<string | null>(null);
   const [toasts, setToasts] = useState<Toast[]>([]);
@@ -122,6 +149,24 @@ export function App({ model }: { model: Model }) {
   const docRef = useRef(doc);
   docRef.current = doc;
   const root = useRef<HTMLDivElement>(null);
+
+  useLayoutEffect(() => {
+    const el = flowBox.current;
+    if (!el || initialViewport) return;
+    const place = () => {
+      const { width, height } = el.getBoundingClientRect();
+      if (!width || !height) return false;
+      setInitialViewport(fitViewport(docRef.current, cards, width, height));
+      return true;
+    };
+    if (place()) return;
+    const ro = new ResizeObserver(() => {
+      if (place()) ro.disconnect();
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [initialViewport]);
 
   const toast = useCallback((text: string, kind: Toast["kind"] = "error") => {
     const id = Date.now() + Math.random();
@@ -148,7 +193,7 @@ export function App({ model }: { model: Model }) {
     const outside = doc !== committed.current;
     if (ids !== seenIds.current) {
       seenIds.current = ids;
-      if (outside) requestAnimationFrame(() => requestAnimationFrame(() => rf.fitView({ padding: 0.15, duration: 150 })));
+      if (outside) requestAnimationFrame(() => requestAnimationFrame(() => rf.fitView({ padding: FIT_PADDING, duration: 150 })));
     }
     if (selected && !(doc?.nodes ?? []).some((n) => n.id === selected)) setSelected(null);
   }, [doc, cards, rf, selected]);
@@ -164,12 +209,11 @@ export function App({ model }: { model: Model }) {
       },
       (id) => {
         const card = cards.get(current.nodes.find((n) => n.id === id)?.data.card_type ?? "");
-        const rows = Object.keys(card?.inputs ?? {}).length + Object.keys(card?.outputs ?? {}).length;
-        return { width: NODE_WIDTH, height: 52 + rows * 20 };
+        return { width: NODE_WIDTH, height: nodeHeight(Object.keys(card?.inputs ?? {}).length, Object.keys(card?.outputs ?? {}).length) };
       },
     );
     commit(movePositions(current, positions));
-    requestAnimationFrame(() => requestAnimationFrame(() => rf.fitView({ padding: 0.15, duration: 200 })));
+    requestAnimationFrame(() => requestAnimationFrame(() => rf.fitView({ padding: FIT_PADDING, duration: 200 })));
   }, [rf, cards, commit]);
 
   // Messages from the kernel.
@@ -323,7 +367,6 @@ export function App({ model }: { model: Model }) {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   const done = (counts.completed ?? 0) + (counts.cached ?? 0) + (counts.failed ?? 0) + (counts.skipped ?? 0);
   const selectedNode = selected ? (doc?.nodes ?? []).find((n) => n.id === selected) : undefined;
-  const big = nodes.length > CULL_ABOVE;
 
   return (
     <CanvasContext.Provider value={ctx}>
@@ -363,7 +406,7 @@ export function App({ model }: { model: Model }) {
           <button type="button" className="trc-btn" onClick={runLayout} data-testid="btn-layout">
             Layout
           </button>
-          <button type="button" className="trc-btn" onClick={() => rf.fitView({ padding: 0.15, duration: 200 })}>
+          <button type="button" className="trc-btn" onClick={() => rf.fitView({ padding: FIT_PADDING, duration: 200 })}>
             Fit
           </button>
           <button type="button" className="trc-btn" onClick={() => send({ type: "save" })} data-testid="btn-save">
@@ -384,14 +427,16 @@ export function App({ model }: { model: Model }) {
         </div>
         <div className="trc-body">
           <Palette palette={palette ?? []} onAdd={(card) => addCard(card)} />
-          <div className="trc-flow" onDragOver={(e) => {
+          <div className="trc-flow" ref={flowBox} onDragOver={(e) => {
             e.preventDefault();
             e.dataTransfer.dropEffect = "copy";
           }} onDrop={onDrop}>
+            {initialViewport ? (
             <ReactFlow<CardFlowNode, Edge>
               nodes={nodes}
-              edges={edges}
+              edges={lod ? NO_EDGES : edges}
               nodeTypes={nodeTypes}
+              edgeTypes={edgeTypes}
               onNodesChange={onNodesChange}
               onEdgesChange={onEdgesChange}
               onConnect={onConnect}
@@ -401,16 +446,15 @@ export function App({ model }: { model: Model }) {
               onNodeClick={(_e, n) => setSelected(n.id)}
               onPaneClick={() => setSelected(null)}
               deleteKeyCode={null}
-              fitView
-              fitViewOptions={{ padding: 0.15 }}
-              minZoom={0.05}
-              maxZoom={2}
+              defaultViewport={initialViewport}
+              minZoom={MIN_ZOOM}
+              maxZoom={MAX_ZOOM}
               onlyRenderVisibleElements={big}
-              defaultEdgeOptions={{ type: "default" }}
               proOptions={{ hideAttribution: true }}
             >
               <Background gap={20} size={1} />
               <Controls showInteractive={false} />
+              {lod ? <EdgeOverlay nodes={nodes} edges={edges} /> : null}
               {!big ? <MiniMap pannable zoomable style={{ width: 150, height: 96 }} nodeColor={(n) => String((n.data as CardNodeData).color)} /> : null}
               <ConnectionHint cards={cards} />
               <Panel position="top-center">
@@ -431,6 +475,7 @@ export function App({ model }: { model: Model }) {
                 </Panel>
               ) : null}
             </ReactFlow>
+            ) : null}
           </div>
           {selectedNode ? (
             <Inspector
@@ -491,4 +536,27 @@ function ConnectionHint({ cards }: { cards: Map<string, CardInfo> }) {
       </div>
     </Panel>
   );
+}
+
+const NO_EDGES: Edge[] = [];
+
+/** The viewport that fits every node (sizes from the geometry) into a pane of this size. */
+function fitViewport(doc: GraphDoc, cards: Map<string, CardInfo>, width: number, height: number): Viewport {
+  const nodes = doc?.nodes ?? [];
+  if (!nodes.length) return { x: 0, y: 0, zoom: 1 };
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (const n of nodes) {
+    const card = cards.get(n.data.card_type);
+    const h = nodeHeight(Object.keys(card?.inputs ?? {}).length, Object.keys(card?.outputs ?? {}).length);
+    const x = Number(n.position?.x ?? 0);
+    const y = Number(n.position?.y ?? 0);
+    x0 = Math.min(x0, x);
+    y0 = Math.min(y0, y);
+    x1 = Math.max(x1, x + NODE_WIDTH);
+    y1 = Math.max(y1, y + h);
+  }
+  return getViewportForBounds({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, width, height, MIN_ZOOM, 1, FIT_PADDING);
 }

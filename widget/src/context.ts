@@ -26,6 +26,8 @@ export interface CanvasContextValue {
   model: Model;
   cards: Map<string, CardInfo>;
   shared: Shared;
+  /** More nodes than BIG_GRAPH: cull off-screen elements, compact nodes when zoomed out. */
+  big: boolean;
 }
 
 export const CanvasContext = createContext<CanvasContextValue | null>(null);

@@ -1,7 +1,8 @@
 // One card on the canvas: title, category colour, labelled typed ports, run status and progress.
-import { memo } from "react";
-import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
+import { memo, useEffect, useRef } from "react";
+import { Handle, Position, useStore, useUpdateNodeInternals, type Node, type NodeProps } from "@xyflow/react";
 import { useCanvas } from "../context";
+import { LOD_ZOOM, nodeHeight } from "../geometry";
 import { useTraitSelect } from "../store";
 import { TYPE_COLORS } from "../graph";
 
@@ -19,9 +20,21 @@ export interface CardNodeData extends Record<string, unknown> {
 export type CardFlowNode = Node<CardNodeData, "card">;
 
 const SEP = "\u0001";
+const zoomedOut = (s: { transform: [number, number, number] }) => s.transform[2] < LOD_ZOOM;
 
 function CardNodeView({ id, data, selected }: NodeProps<CardFlowNode>) {
-  const { model } = useCanvas();
+  const { model, big } = useCanvas();
+  const far = useStore(zoomedOut);
+  const compact = big && far;
+  // Switching between the compact and the full card adds or removes the handles: re-measure them.
+  const updateInternals = useUpdateNodeInternals();
+  const wasCompact = useRef(compact);
+  useEffect(() => {
+    if (wasCompact.current !== compact) {
+      wasCompact.current = compact;
+      updateInternals(id);
+    }
+  }, [compact, id, updateInternals]);
   const runKey = useTraitSelect(model, "status", (s) => {
     const rec = s?.nodes?.[id];
     if (!rec) return "";
@@ -39,11 +52,26 @@ function CardNodeView({ id, data, selected }: NodeProps<CardFlowNode>) {
   const badFields = new Set(problems.map(([field]) => field).filter(Boolean));
   const pct = current && total && Number(total) > 0 ? Math.min(100, (100 * Number(current)) / Number(total)) : null;
   const rows = data.inputs.length + data.outputs.length;
+  const classes = `trc-node${status ? ` trc-status-${status}` : ""}${selected ? " trc-selected" : ""}${
+    data.unknown ? " trc-unknown" : ""
+  }`;
+  if (compact) {
+    // A big graph seen from afar: a box of the same size with the title (ports are unreadable here;
+    // the edges are drawn by the canvas). Zoom in and the full card comes back.
+    return (
+      <div
+        className={`${classes} trc-node-compact`}
+        data-testid={`node-${id}`}
+        data-status={status || "idle"}
+        style={{ "--trc-cat": data.color, height: nodeHeight(data.inputs.length, data.outputs.length) } as React.CSSProperties}
+      >
+        {data.title}
+      </div>
+    );
+  }
   return (
     <div
-      className={`trc-node${status ? ` trc-status-${status}` : ""}${selected ? " trc-selected" : ""}${
-        data.unknown ? " trc-unknown" : ""
-      }`}
+      className={classes}
       data-testid={`node-${id}`}
       data-status={status || "idle"}
       style={{ "--trc-cat": data.color } as React.CSSProperties}

@@ -1,0 +1,29 @@
+// An edge labelled with its output name. Labels are HTML (no SVG text measuring per edge) and are
+// only drawn when the zoom makes them readable, so a 1,000-node graph zoomed out stays cheap.
+import { memo } from "react";
+import { BaseEdge, EdgeLabelRenderer, getBezierPath, useStore, type EdgeProps } from "@xyflow/react";
+
+const LABEL_ZOOM = 0.45;
+const readable = (s: { transform: [number, number, number] }) => s.transform[2] >= LABEL_ZOOM;
+
+function LabelledEdgeView(props: EdgeProps) {
+  const [path, labelX, labelY] = getBezierPath(props);
+  const showLabel = useStore(readable);
+  return (
+    <>
+      <BaseEdge id={props.id} path={path} markerEnd={props.markerEnd} style={props.style} interactionWidth={props.interactionWidth} />
+      {showLabel && props.label ? (
+        <EdgeLabelRenderer>
+          <div
+            className={`trc-edge-label${props.selected ? " trc-edge-label-on" : ""}`}
+            style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
+          >
+            {props.label}
+          </div>
+        </EdgeLabelRenderer>
+      ) : null}
+    </>
+  );
+}
+
+export const LabelledEdge = memo(LabelledEdgeView);
