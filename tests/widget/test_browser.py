@@ -334,3 +334,26 @@ def test_big_graph_is_drawn_compact_and_comes_back_full_when_zoomed_in(browser, 
     finally:
         page.close()
         server.httpd.state = before
+
+
+def test_a_widget_displayed_twice_stays_consistent(browser, server: PageServer) -> None:
+    page = browser.new_page(viewport={"width": 1220, "height": 1400})
+    try:
+        page.goto(server.url + "?twice=1")
+        page.wait_for_function("window.ready === true")
+        first, second = page.locator("#host .trc-root"), page.locator("#host2 .trc-root")
+        expect(second.locator(".react-flow__node")).to_have_count(6)
+        # an edit in one view shows in the other (one model, one document)
+        first.locator('[data-testid="palette-evaluate"] button').click()
+        expect(first.locator(".react-flow__node")).to_have_count(7)
+        expect(second.locator('[data-testid="node-evaluate-7"]')).to_be_attached()
+        # and so does a run state sent from Python
+        page.evaluate("""() => window.model.fromPython('status', {run_id: 'r', state: 'running', targets: null,
+            error: null, execution_time: null, nodes: {load: {status: 'running', message: '', progress: null}}})""")
+        expect(first.locator('[data-testid="node-load"]')).to_have_attribute("data-status", "running")
+        expect(second.locator('[data-testid="node-load"]')).to_have_attribute("data-status", "running")
+        # each view keeps its own selection and panels
+        expect(first.locator('[data-testid="inspector"]')).to_be_visible()
+        expect(second.locator('[data-testid="inspector"]')).to_have_count(0)
+    finally:
+        page.close()

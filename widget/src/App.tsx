@@ -195,8 +195,10 @@ export function App({ model }: { model: Model }) {
       seenIds.current = ids;
       if (outside) requestAnimationFrame(() => requestAnimationFrame(() => rf.fitView({ padding: FIT_PADDING, duration: 150 })));
     }
+  }, [doc, cards, rf]);
+  useEffect(() => {
     if (selected && !(doc?.nodes ?? []).some((n) => n.id === selected)) setSelected(null);
-  }, [doc, cards, rf, selected]);
+  }, [doc, selected]);
 
   const runLayout = useCallback(() => {
     const current = docRef.current;
