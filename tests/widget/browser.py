@@ -192,6 +192,12 @@ class JupyterLab:
             env.pop(name, None)
         home = self.root / ".jupyter-home"
         home.mkdir(parents=True, exist_ok=True)
+        # no "get news?" notification over the notebook
+        labconfig = home / "config" / "labconfig"
+        labconfig.mkdir(parents=True, exist_ok=True)
+        (labconfig / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+        )
         env.update(
             {
                 "JUPYTER_CONFIG_DIR": str(home / "config"),
@@ -241,3 +247,56 @@ class JupyterLab:
                 self.proc.wait(timeout=10)
         if getattr(self, "_log", None) is not None:
             self._log.close()
+
+
+# --------------------------------------------------------------------------- notebook UI
+
+
+def run_in_new_cell(page: Any, code: str) -> str:
+    """Add a cell at the end of the notebook, run it, and return its text output."""
+    from playwright.sync_api import expect
+
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    before = cells.count()
+    cells.last.locator(".jp-InputArea-prompt").click()  # select the last cell (command mode)
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")  # insert a cell below
+    expect(cells).to_have_count(before + 1)
+    cell = cells.nth(before)
+    cell.locator(".cm-content").click()
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Control+Enter")
+    out = cell.locator(".jp-OutputArea-output")
+    expect(out.first).to_be_visible(timeout=30_000)
+    return out.first.inner_text()
+
+
+def run_all(page: Any) -> None:
+    """Run > Run All Cells, and make sure it started (retry if the kernel was not ready yet)."""
+    from playwright.sync_api import expect
+
+    first = page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputArea-prompt")
+    for _attempt in range(3):
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+        try:
+            expect(first).not_to_have_text("[ ]:", timeout=10_000)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError("Run All Cells did not start the cells")
+
+
+def handle(scope: Any, node: str, port: str, kind: str) -> Any:
+    """The React Flow handle of ``node``'s ``port`` (``kind``: ``source`` or ``target``)."""
+    return scope.locator(f'.react-flow__node[data-id="{node}"] .react-flow__handle.{kind}[data-handleid="{port}"]')
+
+
+def drag_between(page: Any, source: Any, target: Any) -> None:
+    """Press on ``source``, move to ``target`` in steps, release (a connection drag)."""
+    a, b = source.bounding_box(), target.bounding_box()
+    assert a and b, "handle not on screen"
+    page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=15)
+    page.mouse.up()
