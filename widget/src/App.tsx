@@ -88,9 +88,20 @@ function toFlowNodes(doc: GraphDoc, cards: Map<string, CardInfo>, prev: CardFlow
     const x = Number(n.position?.x ?? 0);
     const y = Number(n.position?.y ?? 0);
     if (was && was.position.x === x && was.position.y === y && sameData(was.data, data)) return was;
-    // A size before React Flow measures the node: it is shown (and culled, and fitted) at once.
+    // The card's size is known from its geometry: React Flow shows (culls, fits) it at once, and
+    // when its measurement agrees nothing changes, so a big graph is not adopted a second time.
     const initialHeight = nodeHeight(data.inputs.length, data.outputs.length);
-    return { ...(was ?? {}), id: n.id, type: "card", position: { x, y }, data, initialWidth: NODE_WIDTH, initialHeight } as CardFlowNode;
+    const measured = was?.measured ?? { width: NODE_WIDTH, height: initialHeight };
+    return {
+      ...(was ?? {}),
+      id: n.id,
+      type: "card",
+      position: { x, y },
+      data,
+      initialWidth: NODE_WIDTH,
+      initialHeight,
+      measured,
+    } as CardFlowNode;
   });
 }
 

@@ -7,7 +7,8 @@ export const PORTS_TOP = 49;
 export const PORT_ROW = 20;
 
 export function nodeHeight(inputs: number, outputs: number): number {
-  return PORTS_TOP + (inputs + outputs) * PORT_ROW + 3;
+  const rows = inputs + outputs;
+  return rows ? PORTS_TOP + rows * PORT_ROW + 3 : 47; // head 24 + sub 18 + borders 5 when it has no ports
 }
 
 /** Offset of port row `row` (inputs first, then outputs) from the node's top-left corner. */
