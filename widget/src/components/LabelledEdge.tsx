@@ -1,14 +1,16 @@
-// An edge labelled with its output name. Labels are HTML (no SVG text measuring per edge) and are
-// only drawn when the zoom makes them readable, so a 1,000-node graph zoomed out stays cheap.
+// An edge labelled with its output name. Labels are HTML (no SVG text measuring per edge); on big
+// graphs they are only drawn when the zoom makes them readable, so zoomed out they cost nothing.
 import { memo } from "react";
 import { BaseEdge, EdgeLabelRenderer, getBezierPath, useStore, type EdgeProps } from "@xyflow/react";
+import { useCanvas } from "../context";
 
 const LABEL_ZOOM = 0.45;
 const readable = (s: { transform: [number, number, number] }) => s.transform[2] >= LABEL_ZOOM;
 
 function LabelledEdgeView(props: EdgeProps) {
   const [path, labelX, labelY] = getBezierPath(props);
-  const showLabel = useStore(readable);
+  const { big } = useCanvas();
+  const showLabel = useStore(readable) || !big;
   return (
     <>
       <BaseEdge id={props.id} path={path} markerEnd={props.markerEnd} style={props.style} interactionWidth={props.interactionWidth} />
