@@ -14,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from .browser import ROOT, JupyterLab, jupyterlab_unavailable, launch, write_notebook
+from .browser import (
+    ROOT,
+    JupyterLab,
+    drag_between,
+    handle,
+    jupyterlab_unavailable,
+    launch,
+    run_all,
+    run_in_new_cell,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -37,50 +47,6 @@ NOTEBOOK = [
     "ends = sorted(f'{e.source}.{e.source_output}->{e.target}.{e.target_input}' for e in p.edges)\n"
     "print('EDGES ' + json.dumps(ends))",
 ]
-
-
-def run_in_new_cell(page: Page, code: str) -> str:
-    """Add a cell at the end of the notebook, run it, and return its text output."""
-    cells = page.locator(".jp-Notebook .jp-Cell")
-    before = cells.count()
-    cells.last.locator(".jp-InputArea-prompt").click()  # select the last cell (command mode)
-    page.keyboard.press("Escape")
-    page.keyboard.press("b")  # insert a cell below
-    expect(cells).to_have_count(before + 1)
-    cell = cells.nth(before)
-    cell.locator(".cm-content").click()
-    page.keyboard.insert_text(code)
-    page.keyboard.press("Control+Enter")
-    out = cell.locator(".jp-OutputArea-output")
-    expect(out.first).to_be_visible(timeout=30_000)
-    return out.first.inner_text()
-
-
-def run_all(page: Page) -> None:
-    """Run > Run All Cells, and make sure it started (retry once if the kernel was not ready yet)."""
-    first = page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputArea-prompt")
-    for _attempt in range(3):
-        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
-        try:
-            expect(first).not_to_have_text("[ ]:", timeout=10_000)
-            return
-        except AssertionError:
-            continue
-    raise AssertionError("Run All Cells did not start the cells")
-
-
-def handle(scope, node: str, port: str, kind: str):
-    return scope.locator(f'.react-flow__node[data-id="{node}"] .react-flow__handle.{kind}[data-handleid="{port}"]')
-
-
-def drag_between(page: Page, source, target) -> None:
-    a, b = source.bounding_box(), target.bounding_box()
-    assert a and b, "handle not on screen"
-    page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=15)
-    page.mouse.up()
 
 
 def shot(page: Page, name: str, what=None) -> None:
