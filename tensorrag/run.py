@@ -251,6 +251,10 @@ class Run:
         """The node's preview (original formats: table / metrics / model_summary), or None."""
         return self._record(node_id).preview
 
+    def output_type(self, node_id: str) -> str:
+        """The node's preview format (its card's ``output_view_type``: table, metrics, model_summary, ...)."""
+        return str(self._record(node_id).output_type)
+
     def logs(self, node_id: str) -> str:
         """Everything the node's card printed or logged."""
         return str(self._record(node_id).logs)

@@ -234,6 +234,7 @@ class Engine:
 
     def _emit(self, event: dict[str, Any]) -> None:
         event.setdefault("timestamp", _now())
+        event["run_id"] = self.state.run_id  # listeners may hear events before they hold the Run
         self.state.events.append(event)
         for listener in self.listeners:
             try:

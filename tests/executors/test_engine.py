@@ -16,11 +16,12 @@ from tensorrag.storage.codecs import sha256
 from tests.executors import cards as C
 from tests.executors.cards import read_marks, settle
 
+# design.md §4, extended with the run id (a listener may hear events before it holds the Run).
 EVENT_KEYS = {
-    "node_status": {"type", "node_id", "status", "message", "timestamp"},
-    "log": {"type", "node_id", "text", "timestamp"},
-    "progress": {"type", "node_id", "current", "total", "timestamp"},
-    "pipeline_completion": {"type", "status", "execution_time", "timestamp"},
+    "node_status": {"type", "node_id", "status", "message", "timestamp", "run_id"},
+    "log": {"type", "node_id", "text", "timestamp", "run_id"},
+    "progress": {"type", "node_id", "current", "total", "timestamp", "run_id"},
+    "pipeline_completion": {"type", "status", "execution_time", "timestamp", "run_id"},
 }
 
 
