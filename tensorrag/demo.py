@@ -21,15 +21,12 @@ __all__ = ["build", "main"]
 def build(name: str = "regression") -> Pipeline:
     """The demo pipeline, built with the public API."""
     p = Pipeline(name)
-    # Positions lay the graph out left to right in three columns for the canvas.
-    p.add("data_load", id="load", position={"x": 0, "y": 0}, source="sample", sample_name="diabetes")
-    p.add("data_split", id="split", position={"x": 300, "y": 0}, test_ratio=0.2, random_seed=42)
-    p.add("model_define", id="define", position={"x": 300, "y": 220}, model_type="ridge",
-          hyperparameters={"alpha": 0.5})
-    p.add("train", id="train", position={"x": 600, "y": 110}, target_column="target")
-    p.add("evaluate", id="evaluate", position={"x": 900, "y": 0}, target_column="target",
-          metrics=["mse", "rmse", "mae", "r2"])
-    p.add("inference", id="inference", position={"x": 900, "y": 220}, target_column="prediction")
+    p.add("data_load", id="load", source="sample", sample_name="diabetes")
+    p.add("data_split", id="split", test_ratio=0.2, random_seed=42)
+    p.add("model_define", id="define", model_type="ridge", hyperparameters={"alpha": 0.5})
+    p.add("train", id="train", target_column="target")
+    p.add("evaluate", id="evaluate", target_column="target", metrics=["mse", "rmse", "mae", "r2"])
+    p.add("inference", id="inference", target_column="prediction")
     p.connect("load", "dataset", "split", "dataset")
     p.connect("split", "train_dataset", "train", "train_dataset")
     p.connect("define", "model_spec", "train", "model_spec")
