@@ -8,8 +8,9 @@ the message — and is replaced. Timeouts and cancels kill the worker running th
 
 Cards travel as importable references (``module:qualname``; a script's own cards work when the
 script has an ``if __name__ == "__main__":`` guard, as with any multiprocessing program) or as
-source. Cards defined in a notebook cell or inside a function cannot travel: ``preflight``
-refuses them, naming each, before the run starts.
+source (project card files; cards defined in a notebook cell, shipped with the notebook's
+imports). Cards defined inside a function cannot travel: ``preflight`` refuses them, naming
+each, before the run starts.
 """
 
 from __future__ import annotations
@@ -241,5 +242,8 @@ def card_travel_problem(cls: type[BaseCard]) -> str | None:
     if module.startswith("__main__:"):
         main = sys.modules.get("__main__")
         if not getattr(main, "__file__", None):
-            return f"{cls.card_type!r} ({cls.__qualname__}) is defined in a notebook or interactive session"
+            return (
+                f"{cls.card_type!r} ({cls.__qualname__}) is defined in an interactive session and its source "
+                "cannot be read back"
+            )
     return None

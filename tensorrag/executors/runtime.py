@@ -11,7 +11,11 @@ failure: the error travels back as ``{"type", "message", "traceback"}``.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
+import sys
+import textwrap
 import time
 import traceback
 import types
@@ -30,7 +34,7 @@ from tensorrag.storage import ArtifactStore, CardStorage
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["card_ref", "commit_entry", "resolve_card", "run_task", "run_wire"]
+__all__ = ["card_ref", "commit_entry", "notebook_source", "resolve_card", "run_task", "run_wire"]
 
 
 def card_ref(cls: type[BaseCard]) -> dict[str, Any]:
@@ -44,7 +48,40 @@ def card_ref(cls: type[BaseCard]) -> dict[str, Any]:
     if cls.__module__ != "builtins" and "<locals>" not in qual:
         # "__main__:..." resolves in spawned workers, which re-import the main script as __main__.
         ref["module"] = f"{cls.__module__}:{qual}"
+        if cls.__module__ == "__main__" and not getattr(sys.modules.get("__main__"), "__file__", None):
+            notebook = notebook_source(cls)  # a notebook: there is no file a worker could import
+            if notebook:
+                del ref["module"]
+                ref["source"] = notebook
     return ref
+
+
+def notebook_source(cls: type[BaseCard]) -> str | None:
+    """Source that rebuilds a card defined in a notebook cell: the notebook's imports plus the card's code.
+
+    IPython keeps every executed cell in ``In`` and the cells' code in ``linecache``, so the card's
+    own definition (a class, or an ``@card`` function with its decorator) can be read back. Names
+    the card uses from other cells, other than imports, are not shipped (the worker says which).
+    """
+    target = getattr(cls, "_fn", cls)
+    try:
+        code = textwrap.dedent(inspect.getsource(target))
+    except (OSError, TypeError):
+        return None
+    main = sys.modules.get("__main__")
+    cells = getattr(main, "In", None) or (main.__dict__.get("In") if main is not None else None) or []
+    imports: list[str] = []
+    for cell in cells:
+        try:
+            tree = ast.parse(cell)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                line = ast.unparse(node)
+                if line not in imports:
+                    imports.append(line)
+    return "\n".join([*imports, "", code])
 
 
 def resolve_card(ref: dict[str, Any]) -> type[BaseCard]:
@@ -77,11 +114,12 @@ def _card_from_source(card_type: str, source: str) -> type[BaseCard]:
     module = types.ModuleType(f"tensorrag_custom_card_{card_type}")
     module.__dict__["BaseCard"] = BaseCard
     exec(compile(source, f"<card {card_type}>", "exec"), module.__dict__)
-    found = [
-        v
-        for v in module.__dict__.values()
-        if isinstance(v, type) and issubclass(v, BaseCard) and v is not BaseCard and v.card_type == card_type
-    ]
+    found: list[type[BaseCard]] = []
+    for value in module.__dict__.values():
+        v = getattr(value, "card_class", value)  # an @card function stands for its class
+        is_card = isinstance(v, type) and issubclass(v, BaseCard) and v is not BaseCard
+        if is_card and v.card_type == card_type and v not in found:
+            found.append(v)
     if len(found) != 1:
         raise CardDefinitionError(f"Card source for {card_type!r} defines {len(found)} matching card classes.")
     return found[0]

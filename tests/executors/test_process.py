@@ -115,3 +115,30 @@ def test_live_logs_arrive_before_the_node_finishes(tmp_path, shared):
     p.run(executor=shared, storage=tmp_path, on_event=lambda e: seen.append((e["type"], e.get("status", ""))))
     kinds = [k for k, s in seen if k == "log" or s == "completed"]
     assert kinds.index("log") < kinds.index("node_status")
+
+
+def test_notebook_cards_travel_as_source(tmp_path, shared, monkeypatch):
+    """A card defined in a Jupyter cell (``__main__`` without a file) ships the notebook's imports + its code."""
+    import linecache
+    import sys
+    import types
+
+    cells = [
+        "import pandas as pd\nimport tensorrag as tr\n",
+        "@tr.card(category='data')\ndef nb_scale(df: pd.DataFrame, k: int = 2) -> pd.DataFrame:\n    return df * k\n",
+    ]
+    kernel_main = types.ModuleType("__main__")  # what a kernel's __main__ looks like: no __file__
+    kernel_main.In = ["", *cells]
+    monkeypatch.setitem(sys.modules, "__main__", kernel_main)
+    for i, cell in enumerate(cells, 1):
+        name = f"<ipython-input-{i}-test>"
+        linecache.cache[name] = (len(cell), None, cell.splitlines(True), name)  # as IPython registers cells
+        exec(compile(cell, name, "exec"), kernel_main.__dict__)
+    p = tr.Pipeline("notebook")
+    p.add(C.t_frame, id="f", rows=3)
+    p.add(kernel_main.nb_scale, id="scale", k=3)
+    p.connect("f", "output", "scale", "df")
+    assert card_travel_problem(kernel_main.nb_scale.card_class) is None
+    run = p.run(executor=shared, storage=tmp_path)
+    assert run.ok, run.error("scale")
+    assert run.output("scale")["a"].tolist() == [0, 3, 6]
