@@ -312,9 +312,11 @@ function stripCombo(schema: JsonSchema): JsonSchema {
 
 type Common = { "data-field": string; "aria-invalid": boolean | undefined; className: string };
 
-function NumberInput(props: FieldProps & { integer: boolean; common: Common }) {
-  const { value, schema, onChange, onLocalError, path, integer, common } = props;
-  const external = typeof value === "number" ? String(value) : value === undefined ? "" : String(value);
+/**
+ * Text being typed, kept while the user edits; replaced when the value changes from outside (Python).
+ * Set ``last.current`` to the text of what the field sent, so that echo is not treated as outside.
+ */
+function useDraft(external: string): [string, (text: string) => void, { current: string }] {
   const [text, setText] = useState(external);
   const last = useRef(external);
   useEffect(() => {
@@ -323,6 +325,13 @@ function NumberInput(props: FieldProps & { integer: boolean; common: Common }) {
       setText(external);
     }
   }, [external]);
+  return [text, setText, last];
+}
+
+function NumberInput(props: FieldProps & { integer: boolean; common: Common }) {
+  const { value, schema, onChange, onLocalError, path, integer, common } = props;
+  const external = typeof value === "number" ? String(value) : value === undefined ? "" : String(value);
+  const [text, setText, last] = useDraft(external);
   return (
     <input
       {...common}
@@ -352,14 +361,7 @@ function ListInput(props: FieldProps & { common: Common }) {
   const { value, schema, root, onChange, onLocalError, path, common } = props;
   const itemType = String(resolveSchema(root, schema.items ?? {}).type);
   const external = Array.isArray(value) ? value.map(String).join(", ") : "";
-  const [text, setText] = useState(external);
-  const last = useRef(external);
-  useEffect(() => {
-    if (external !== last.current) {
-      last.current = external;
-      setText(external);
-    }
-  }, [external]);
+  const [text, setText, last] = useDraft(external);
   const fallback = Array.isArray(schema.default) ? (schema.default as Json[]).map(String).join(", ") : "";
   return (
     <input
@@ -397,14 +399,7 @@ function ListInput(props: FieldProps & { common: Common }) {
 function JsonInput(props: FieldProps & { common: Common }) {
   const { value, onChange, onLocalError, path, common, schema } = props;
   const external = value === undefined ? "" : JSON.stringify(value, null, 1);
-  const [text, setText] = useState(external);
-  const last = useRef(external);
-  useEffect(() => {
-    if (external !== last.current) {
-      last.current = external;
-      setText(external);
-    }
-  }, [external]);
+  const [text, setText, last] = useDraft(external);
   return (
     <textarea
       {...common}
