@@ -51,7 +51,7 @@ __all__ = ["Edge", "Node", "Pipeline"]
 Edge = EdgeSpec
 """An edge ``source.source_output -> target.target_input`` (see :class:`tensorrag.spec.EdgeSpec`)."""
 
-_NODE_ID = re.compile(NODE_ID_PATTERN)
+_NODE_ID = re.compile(NODE_ID_PATTERN)  # the pattern spec.py checks files with
 Listener = Callable[[dict[str, Any]], None]
 
 
@@ -474,10 +474,8 @@ class Pipeline:
             if node.card is None and node.load_error:
                 out.append({"node_id": node.id, "message": node.load_error})
                 continue
-            if node.card is None:
-                close = difflib.get_close_matches(node.card_type, known, n=3, cutoff=0.6)
-                hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-                out.append({"node_id": node.id, "message": f"Unknown card type {node.card_type!r}.{hint}"})
+            if node.card is None:  # one wording for unknown types, here and in add()
+                out.append({"node_id": node.id, "message": str(UnknownCardTypeError(node.card_type, known))})
                 continue
             for bad in node._check_config()[1]:
                 out.append({"node_id": node.id, "field": bad["field"], "message": bad["message"]})

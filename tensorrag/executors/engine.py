@@ -463,8 +463,7 @@ class Engine:
             rec.extras = {p: self._persist(attempt, p, a) for p, a in result.extras.items()}
             result.outputs, result.extras = rec.outputs, rec.extras
             plan = self._plan[nid]
-            task_view = Task(self.state.run_id, nid, {}, {}, {}, key=self._attempts[nid])
-            commit_entry(self.store, rec.key or "", task_view, plan.card, result)
+            commit_entry(self.store, rec.key or "", self.state.run_id, nid, plan.card, result)
         except Exception as exc:
             tb = traceback.format_exc()
             self._fail(nid, {"type": type(exc).__name__, "message": f"saving results failed: {exc}", "traceback": tb})

@@ -188,7 +188,7 @@ def run_task(
     if result.error is None and store is not None and task.cache_key:
         # Commit here, in the worker: parallel across workers, and the engine stays lean.
         try:
-            commit_entry(store, task.cache_key, task, cls, result)
+            commit_entry(store, task.cache_key, task.run_id, task.node_id, cls, result)
             result.committed = True
         except Exception as exc:
             result.error = {
@@ -199,13 +199,15 @@ def run_task(
     return result
 
 
-def commit_entry(store: ArtifactStore, cache_key: str, task: Task, cls: type[BaseCard], result: TaskResult) -> None:
+def commit_entry(
+    store: ArtifactStore, cache_key: str, run_id: str, node_id: str, cls: type[BaseCard], result: TaskResult
+) -> None:
     """Write a finished node's ``_preview.json`` and then its cache entry ``_meta.json`` (the commit marker)."""
     output_type = cls.output_view_type
     entry = {
         "card_type": cls.card_type,
-        "node_id": task.node_id,
-        "run_id": task.run_id,
+        "node_id": node_id,
+        "run_id": run_id,
         "outputs": result.outputs,
         "extras": result.extras,
         "preview": result.preview,
