@@ -86,7 +86,7 @@ def run_pipeline(
     settings = get_settings()
     root = open_store(storage, **dict(storage_options or {}))
     project_store = getattr(pipeline.project, "store", None)
-    if project_store is None and project is None and user is None and _is_project_store(root):
+    if project_store is None and project is None and user is None and root.project_name is not None:
         project_store = root  # e.g. storage=run.store: already {user}/workspace/{project}; don't nest another
     store = project_store or root.project(project or settings.project or pipeline.name, user or settings.user)
     owned = not isinstance(executor, Executor)
@@ -125,11 +125,6 @@ def run_pipeline(
     else:
         threading.Thread(target=work, name=f"tensorrag-run-{run.run_id}", daemon=True).start()
     return run
-
-
-def _is_project_store(store: ArtifactStore) -> bool:
-    parts = store.url.rstrip("/").split("/")
-    return len(parts) >= 3 and parts[-2] == "workspace"
 
 
 def _save_graph(store: ArtifactStore, doc: dict[str, Any]) -> None:

@@ -155,6 +155,8 @@ class ArtifactStore:
         # Object-store drivers cache listings; drop them before existence checks and listings.
         self._listing_cache = self._kind == "remote" and hasattr(fs, "invalidate_cache")
         self._memo = ObjectMemo()
+        #: Set on stores made by :meth:`project` (``{user}/workspace/{project}``), so callers need not guess.
+        self.project_name: str | None = None
 
     # ------------------------------------------------------------------ identity
 
@@ -212,7 +214,9 @@ class ArtifactStore:
             from tensorrag.config import get_settings
 
             user = get_settings().user
-        return self.scoped(safe_name(user, "user"), "workspace", safe_name(project, "project"))
+        child = self.scoped(safe_name(user, "user"), "workspace", safe_name(project, "project"))
+        child.project_name = project
+        return child
 
     # ------------------------------------------------------------------ paths
 
