@@ -45,7 +45,7 @@ def test_demo_main_twice(tmp_path, monkeypatch, capsys, clean_env):
     assert 0 < float(metrics["R2"]) < 1  # ridge on diabetes explains some, not all, variance
     assert float(metrics["RMSE"]) == pytest.approx(float(metrics["MSE"]) ** 0.5, rel=1e-3)
     assert re.search(r"Run \S+: completed in [\d.]+ s", out)
-    assert "Predictions: 88 rows" in out
+    assert "Predictions: 89 rows" in out
 
     assert demo.main() == 0
     out2 = capsys.readouterr().out

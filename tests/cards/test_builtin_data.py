@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tensorrag.cards.data.load import BOSTON_FEATURES, BOSTON_ROWS, DataLoadCard
-from tensorrag.cards.data.split import DataSplitCard, resolve_ratios
+from tensorrag.cards.data.split import DataSplitCard, resolve_ratios, split_sizes
 from tensorrag.cards.schema import validate_config
 from tensorrag.errors import CardConfigError
 
@@ -176,3 +176,31 @@ def test_data_split_unknown_stratify_column_is_named(runner: Runner) -> None:
 def test_data_split_needs_two_rows(runner: Runner) -> None:
     with pytest.raises(CardConfigError, match="at least 2"):
         _split(runner, {}, pd.DataFrame({"x": [1]}))
+
+
+@pytest.mark.parametrize(
+    ("raw", "sk"),
+    [
+        ({}, {"test_size": 0.2}),
+        ({"test_ratio": 0.2}, {"test_size": 0.2}),
+        ({"test_ratio": 0.33}, {"test_size": 0.33}),
+        ({"train_ratio": 0.7}, {"train_size": 0.7}),
+        ({"train_ratio": 0.65, "random_seed": 3}, {"train_size": 0.65, "random_state": 3}),
+    ],
+)
+def test_data_split_picks_the_rows_train_test_split_picks(runner: Runner, raw: dict[str, Any], sk: dict) -> None:
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import train_test_split
+
+    df = load_diabetes(as_frame=True).frame  # 442 rows: 0.2 gives 89 test rows there (ceil), not 88
+    _split(runner, raw, df)
+    want_train, want_test = train_test_split(df, **{"random_state": 42, **sk})
+    got_train, got_test = runner.load("split", "train_dataset"), runner.load("split", "test_dataset")
+    pd.testing.assert_frame_equal(got_test, want_test.reset_index(drop=True))
+    pd.testing.assert_frame_equal(got_train, want_train.reset_index(drop=True))
+
+
+def test_split_sizes_keep_a_row_on_each_side() -> None:
+    assert split_sizes(2, None, 0.01) == (1, 1)
+    assert split_sizes(3, 0.99, None) == (2, 1)
+    assert split_sizes(442, None, None) == (353, 89)

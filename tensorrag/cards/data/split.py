@@ -11,7 +11,7 @@ from tensorrag.cards.imports import heavy_imports
 from tensorrag.cards.previews import split_preview
 from tensorrag.errors import CardConfigError
 
-__all__ = ["DataSplitCard", "resolve_ratios"]
+__all__ = ["DataSplitCard", "resolve_ratios", "split_sizes"]
 
 _DEFAULT_TRAIN = 0.8
 _DEFAULT_TEST = 0.2
@@ -60,6 +60,29 @@ def resolve_ratios(train_ratio: float | None, test_ratio: float | None) -> tuple
     return _DEFAULT_TRAIN, _DEFAULT_TEST
 
 
+def split_sizes(n: int, train_ratio: float | None, test_ratio: float | None) -> tuple[int, int]:
+    """``(train rows, test rows)`` of ``n`` rows, counted as ``train_test_split`` counts them.
+
+    scikit-learn rounds the test part up (``ceil(test_size * n)``) and the train part down
+    (``floor(train_size * n)``); the ratio that was given (see :func:`resolve_ratios`) is the one
+    rounded, so ``test_ratio=0.2`` here matches ``test_size=0.2`` there and ``train_ratio=0.7``
+    matches ``train_size=0.7``. Each part keeps at least one row.
+
+    Raises:
+        ValueError: as :func:`resolve_ratios`.
+    """
+    train, test = resolve_ratios(train_ratio, test_ratio)
+    only_train = _changed(train_ratio, _DEFAULT_TRAIN) and not _changed(test_ratio, _DEFAULT_TEST)
+    # No tolerance on purpose: the same float product as scikit-learn gives the same count.
+    n_train = math.floor(train * n) if only_train else n - math.ceil(test * n)
+    n_train = min(max(n_train, 1), n - 1)
+    return n_train, n - n_train
+
+
+def _changed(value: float | None, default: float) -> bool:
+    return value is not None and not math.isclose(value, default, abs_tol=_TOLERANCE)
+
+
 class DataSplitCard(BaseCard):
     """Split a dataset into train and test datasets with scikit-learn's ``train_test_split``."""
 
@@ -104,7 +127,10 @@ class DataSplitCard(BaseCard):
     def execute(self, config: dict[str, Any], inputs: dict[str, str], storage: Any) -> dict[str, str]:
         """Split ``dataset`` into ``train_dataset`` and ``test_dataset``.
 
-        The test part has ``test * n`` rows rounded half up (at least 1, at most n - 1); the rest trains.
+        Row counts follow ``sklearn.model_selection.train_test_split`` given the same fraction: with
+        ``test_ratio`` (or the defaults) the test part has ``ceil(test * n)`` rows; with only
+        ``train_ratio`` changed the train part has ``floor(train * n)`` rows. Either way at least one
+        row lands on each side, and the same ``random_seed`` picks the same rows as scikit-learn.
 
         Args:
             config: validated config plus ``_pipeline_id`` / ``_node_id``.
@@ -119,13 +145,14 @@ class DataSplitCard(BaseCard):
 
         df = storage.load_dataframe(inputs["dataset"])
         try:
-            _, test_frac = resolve_ratios(_number(config.get("train_ratio")), _number(config.get("test_ratio")))
+            train_raw, test_raw = _number(config.get("train_ratio")), _number(config.get("test_ratio"))
+            resolve_ratios(train_raw, test_raw)
         except ValueError as exc:
             raise _error(config, "train_ratio", str(exc)) from exc
         n = len(df)
         if n < 2:
             raise _error(config, "dataset", f"dataset has {n} row(s); at least 2 are needed to split it.")
-        n_test = min(max(math.floor(test_frac * n + 0.5), 1), n - 1)
+        n_test = n - split_sizes(n, train_raw, test_raw)[0]
         shuffle = bool(config.get("shuffle", True))
         seed = config.get("random_seed", 42)
         stratify = None
