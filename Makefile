@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q -c constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench clean widget
+.PHONY: demo test lint typecheck docs bench clean widget
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -42,11 +42,15 @@ lint: $(VENV)/.test-installed
 typecheck: $(VENV)/.test-installed
 	$(VENV)/bin/mypy
 
-test: lint typecheck widget
+# The docs site (mkdocs-material + an API reference from docstrings); --strict turns warnings into errors.
+docs: $(VENV)/.test-installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet -d site
+
+test: lint typecheck widget docs
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.demo-installed
 	$(PY) benchmarks/overhead.py
 
 clean:
-	rm -rf $(VENV) .tensorrag .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tensorrag .pytest_cache .mypy_cache .ruff_cache site
