@@ -1,23 +1,27 @@
 """``ProcessExecutor``: each task runs in a separate worker process, over the wire format.
 
-Workers are long-lived ``spawn`` processes (no forked threads or locks), one per slot, each
+Workers are long-lived fresh interpreters (``python -c`` running
+:func:`tensorrag.executors.worker.main`: no forked threads or locks, and the user's script is
+never re-imported, so it needs no ``if __name__ == "__main__":`` guard), one per slot, each
 driven by a thread of this process that sends a task payload, relays live log and progress
 messages, and resolves the task's future with the result payload. A worker that dies (segfault,
 SIGKILL, out of memory) fails only the task it was running — with its exit code and signal in
-the message — and is replaced. Timeouts and cancels kill the worker running the task.
+the message — and is replaced. Timeouts and cancels kill the worker running the task. Whatever
+goes wrong in a driver resolves the task's future with an error: nothing is left waiting.
+Workers die with this process (see :func:`tensorrag.executors.worker.main`).
 
-Cards travel as importable references (``module:qualname``; a script's own cards work when the
-script has an ``if __name__ == "__main__":`` guard, as with any multiprocessing program) or as
-source (project card files; cards defined in a notebook cell, shipped with the notebook's
-imports). Cards defined inside a function cannot travel: ``preflight`` refuses them, naming
-each, before the run starts.
+Cards travel as importable references (``module:qualname``) or as source (project card files;
+cards defined in the main script or a notebook cell, shipped with its imports and definitions,
+see :func:`tensorrag.executors.runtime.main_source`). Cards defined inside a function cannot
+travel: ``preflight`` refuses them, naming each, before the run starts.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import os
 import queue
 import signal
+import subprocess
 import sys
 import threading
 from concurrent.futures import Future
@@ -27,7 +31,7 @@ from tensorrag.config import get_settings
 from tensorrag.errors import CardDefinitionError, ConfigError, ExecutorError
 from tensorrag.executors.base import EventSink, Executor
 from tensorrag.executors.runtime import card_ref
-from tensorrag.executors.worker import dumps, loads, serve
+from tensorrag.executors.worker import FramedPipe, dumps, loads
 from tensorrag.spec import TaskResult
 
 if TYPE_CHECKING:
@@ -44,35 +48,46 @@ class WorkerCrashedError(ExecutorError):
 
 
 class _Worker:
-    """One child process and the pipe to it."""
+    """One child interpreter and the framed pipe to it (its stdin and stdout)."""
 
-    def __init__(self, ctx: Any) -> None:
-        parent, child = ctx.Pipe()
-        self.conn = parent
-        self.process = ctx.Process(target=serve, args=(child,), name="tensorrag-worker", daemon=True)
-        self.process.start()
-        child.close()
+    def __init__(self) -> None:
+        # A fresh interpreter that never imports __main__: a script without a guard cannot recurse.
+        boot = f"import sys; sys.path[:0] = {sys.path!r}; from tensorrag.executors.worker import main; main({os.getpid()})"
+        self.process = subprocess.Popen(
+            [sys.executable, *subprocess._args_from_interpreter_flags(), "-c", boot],  # type: ignore[attr-defined]
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.conn = FramedPipe(self.process.stdout, self.process.stdin)
 
     def alive(self) -> bool:
-        return bool(self.process.is_alive())
+        return self.process.poll() is None
 
     def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
+        if self.process.poll() is None:
+            try:
+                self.process.kill()
+            except OSError:  # it exited meanwhile
+                pass
 
     def stop(self) -> None:
         try:
             self.conn.send_bytes(dumps(None))
-        except OSError:
+        except (OSError, ValueError):
             pass
-        self.process.join(timeout=5)
-        self.kill()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.process.wait(timeout=5)
         self.conn.close()
 
     def describe_exit(self) -> str:
-        self.process.join(timeout=5)
-        code = self.process.exitcode
-        if code is None:
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             return "it stopped answering"
         if code < 0:
             try:
@@ -87,7 +102,7 @@ class ProcessExecutor(Executor):
 
     Args:
         max_workers: worker processes; default ``TENSORRAG_MAX_WORKERS`` or the CPU count (at least 4).
-        start_method: multiprocessing start method; ``"spawn"`` (default) is the safe choice with threads.
+        start_method: only ``"spawn"``: every worker is a fresh interpreter (kept for compatibility).
     """
 
     name = "process"
@@ -99,13 +114,12 @@ class ProcessExecutor(Executor):
             not isinstance(max_workers, int) or isinstance(max_workers, bool) or max_workers < 1
         ):
             raise ConfigError(f"ProcessExecutor(max_workers=...) must be a positive integer; got {max_workers!r}.")
-        if start_method not in multiprocessing.get_all_start_methods():
+        if start_method != "spawn":
             raise ConfigError(
-                f"start_method {start_method!r} is not available here; use one of "
-                f"{', '.join(multiprocessing.get_all_start_methods())}."
+                f"start_method {start_method!r} is not supported: workers are always fresh interpreters "
+                "(start_method='spawn'), which is what makes them safe with threads."
             )
         self.max_workers = max_workers or get_settings().max_workers
-        self._ctx = multiprocessing.get_context(start_method)
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._drivers: list[threading.Thread] = []
@@ -130,6 +144,7 @@ class ProcessExecutor(Executor):
         payload = task.to_wire()
         with self._lock:
             self._queue.put((fut, payload, events, task.node_id))
+            self._drivers = [d for d in self._drivers if d.is_alive()]
             if len(self._drivers) < self.max_workers:
                 driver = threading.Thread(target=self._drive, name="tensorrag-process-driver", daemon=True)
                 self._drivers.append(driver)
@@ -176,36 +191,57 @@ class ProcessExecutor(Executor):
                 fut, payload, events, node_id = item
                 if not fut.set_running_or_notify_cancel():
                     continue
-                if worker is None or not worker.alive():
-                    worker = self._spawn()
-                with self._lock:
-                    self._running[fut] = worker
                 try:
-                    result = self._exchange(worker, payload, events)
-                except (EOFError, OSError):
-                    why = worker.describe_exit()
-                    with self._lock:
-                        cancelled = fut in self._cancelled
-                        self._cancelled.discard(fut)
-                    msg = (
-                        f"the task was cancelled and its worker stopped ({why})"
-                        if cancelled
-                        else f"the worker process running node {node_id!r} died ({why}); the node failed, the run "
-                        "goes on. A crash like this usually means a segfault in native code or running out of memory."
-                    )
-                    fut.set_exception(WorkerCrashedError(msg))
-                    self._retire(worker)
-                    worker = None
-                except BaseException as exc:  # a malformed message: fail the task, not the driver
-                    fut.set_exception(exc)
-                else:
-                    fut.set_result(result)
+                    worker = self._run_one(worker, fut, payload, events, node_id)
+                except BaseException as exc:  # a driver failure fails its task at once, never a wait
+                    if not fut.done():
+                        err = ExecutorError(
+                            f"the process executor failed while running node {node_id!r}: "
+                            f"{type(exc).__name__}: {exc}"
+                        )
+                        err.__cause__ = exc
+                        fut.set_exception(err)
+                    if worker is not None:
+                        self._retire(worker)
+                        worker = None
+                    if not isinstance(exc, Exception):
+                        raise
                 finally:
                     with self._lock:
                         self._running.pop(fut, None)
         finally:
             if worker is not None:
                 self._retire(worker)
+
+    def _run_one(
+        self, worker: _Worker | None, fut: Future[TaskResult], payload: dict[str, Any],
+        events: EventSink | None, node_id: str,
+    ) -> _Worker | None:
+        """Run one task on ``worker`` (a new one if needed); return the worker to reuse, or None."""
+        if worker is None or not worker.alive():
+            if worker is not None:
+                self._retire(worker)
+            worker = self._spawn()
+        with self._lock:
+            self._running[fut] = worker
+        try:
+            result = self._exchange(worker, payload, events)
+        except (EOFError, OSError):
+            why = worker.describe_exit()
+            with self._lock:
+                cancelled = fut in self._cancelled
+                self._cancelled.discard(fut)
+            msg = (
+                f"the task was cancelled and its worker stopped ({why})"
+                if cancelled
+                else f"the worker process running node {node_id!r} died ({why}); the node failed, the run "
+                "goes on. A crash like this usually means a segfault in native code or running out of memory."
+            )
+            fut.set_exception(WorkerCrashedError(msg))
+            self._retire(worker)
+            return None
+        fut.set_result(result)
+        return worker
 
     def _exchange(self, worker: _Worker, payload: dict[str, Any], events: EventSink | None) -> TaskResult:
         worker.conn.send_bytes(dumps(payload))
@@ -217,7 +253,7 @@ class ProcessExecutor(Executor):
                 events(kind, tuple(body) if kind == "progress" else body)
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self._ctx)
+        worker = _Worker()
         with self._lock:
             self._workers.append(worker)
         return worker
@@ -239,11 +275,9 @@ def card_travel_problem(cls: type[BaseCard]) -> str | None:
         return (
             f"{cls.card_type!r} ({cls.__qualname__}) is defined inside a function, so no other process can import it"
         )
-    if module.startswith("__main__:"):
-        main = sys.modules.get("__main__")
-        if not getattr(main, "__file__", None):
-            return (
-                f"{cls.card_type!r} ({cls.__qualname__}) is defined in an interactive session and its source "
-                "cannot be read back"
-            )
+    if module.startswith("__main__:"):  # main_source could not read it back
+        return (
+            f"{cls.card_type!r} ({cls.__qualname__}) is defined in an interactive session and its source "
+            "cannot be read back"
+        )
     return None

@@ -12,11 +12,13 @@ failure: the error travels back as ``{"type", "message", "traceback"}``.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 import sys
 import textwrap
 import time
+import tokenize
 import traceback
 import types
 from datetime import UTC, datetime
@@ -34,7 +36,7 @@ from tensorrag.storage import ArtifactStore, CardStorage
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["card_ref", "commit_entry", "notebook_source", "resolve_card", "run_task", "run_wire"]
+__all__ = ["card_ref", "commit_entry", "main_source", "notebook_source", "resolve_card", "run_task", "run_wire"]
 
 
 def card_ref(cls: type[BaseCard]) -> dict[str, Any]:
@@ -46,14 +48,66 @@ def card_ref(cls: type[BaseCard]) -> dict[str, Any]:
         ref["source"] = source  # the card's own file: what the worker runs (no importable module)
         return ref
     if cls.__module__ != "builtins" and "<locals>" not in qual:
-        # "__main__:..." resolves in spawned workers, which re-import the main script as __main__.
         ref["module"] = f"{cls.__module__}:{qual}"
-        if cls.__module__ == "__main__" and not getattr(sys.modules.get("__main__"), "__file__", None):
-            notebook = notebook_source(cls)  # a notebook: there is no file a worker could import
-            if notebook:
+        if cls.__module__ == "__main__":
+            shipped = main_source(cls)  # workers never import the main script or notebook
+            if shipped:
                 del ref["module"]
-                ref["source"] = notebook
+                ref["source"] = shipped
     return ref
+
+
+def main_source(cls: type[BaseCard]) -> str | None:
+    """Source that rebuilds a card defined in the main script or a notebook cell (None if unreadable).
+
+    A script ships its top-level imports, literal constants and every top-level ``def`` and
+    ``class`` (so helpers and config models come along), in file order, but none of its other
+    statements: nothing the script *does* runs again in the worker. A notebook ships its
+    imports plus the card's own code (see :func:`notebook_source`).
+    """
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not path:
+        return notebook_source(cls)
+    try:
+        prelude, names = _script_definitions(str(path))
+    except (OSError, SyntaxError, ValueError):
+        return notebook_source(cls)
+    target = getattr(cls, "_fn", cls)
+    if target.__qualname__ in names:  # defined at the top level of the script: already included
+        return prelude
+    try:
+        code = textwrap.dedent(inspect.getsource(target))
+    except (OSError, TypeError):
+        return None
+    return prelude + "\n" + code
+
+
+@functools.lru_cache(maxsize=16)
+def _script_definitions(path: str) -> tuple[str, frozenset[str]]:
+    """The importable part of a script (imports, literal constants, defs, classes) and its def/class names."""
+    with tokenize.open(path) as f:
+        text = f.read()
+    lines = text.splitlines()
+    kept: list[str] = []
+    names: set[str] = set()
+    for node in ast.parse(text, path).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            kept.append("\n".join(lines[start - 1 : node.end_lineno]))
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) or (
+            isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _is_literal(node.value)
+        ):
+            kept.append(ast.get_source_segment(text, node) or ast.unparse(node))
+    return "\n".join([*kept, ""]), frozenset(names)
+
+
+def _is_literal(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def notebook_source(cls: type[BaseCard]) -> str | None:

@@ -4,21 +4,31 @@ Messages are pickles of wire data only (dicts, lists, str, bytes, numbers), read
 unpickler that refuses every class, so neither side ever unpickles an object it did not expect.
 A worker serves tasks one at a time and streams ``("log", line)`` and ``("progress", (c, t))``
 messages while a card runs, then ``("result", payload)``.
+
+``python -c "...; main(PARENT_PID)"`` (what :class:`~tensorrag.executors.process.ProcessExecutor`
+starts) is a fresh interpreter that never imports the user's script, so scripts need no
+``if __name__ == "__main__":`` guard. Its stdin/stdout carry length-prefixed frames (fd 1 is
+then pointed at stderr, so stray native writes cannot corrupt the wire), and it dies with its
+parent: ``PR_SET_PDEATHSIG`` on Linux, plus a thread that notices being re-parented elsewhere.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import pickle
+import struct
+import sys
 import threading
+import time
 import traceback
-from typing import Any
+from typing import Any, BinaryIO
 
 from tensorrag.errors import SpecError
 from tensorrag.executors.runtime import run_task
 from tensorrag.spec import Task, TaskResult
 
-__all__ = ["dumps", "loads", "serve"]
+__all__ = ["FramedPipe", "dumps", "loads", "main", "serve"]
 
 
 class _WireUnpickler(pickle.Unpickler):
@@ -34,6 +44,41 @@ def dumps(obj: Any) -> bytes:
 def loads(data: bytes) -> Any:
     """Deserialise wire data from the pipe; any class reference is refused."""
     return _WireUnpickler(io.BytesIO(data)).load()
+
+
+class FramedPipe:
+    """``send_bytes`` / ``recv_bytes`` over two binary streams: each frame is a 4-byte length, then the bytes."""
+
+    def __init__(self, reader: BinaryIO, writer: BinaryIO) -> None:
+        self._reader, self._writer = reader, writer
+
+    def send_bytes(self, data: bytes) -> None:
+        """Write one frame (raises ``OSError`` once the other side is gone)."""
+        self._writer.write(struct.pack(">I", len(data)) + data)
+        self._writer.flush()
+
+    def recv_bytes(self) -> bytes:
+        """Read one frame; ``EOFError`` when the other side closed or died."""
+        (size,) = struct.unpack(">I", self._read(4))
+        return self._read(size)
+
+    def _read(self, n: int) -> bytes:
+        chunks, left = [], n
+        while left:
+            chunk = self._reader.read(left)
+            if not chunk:
+                raise EOFError("the other end of the worker pipe closed")
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        """Close both streams."""
+        for stream in (self._writer, self._reader):
+            try:
+                stream.close()
+            except OSError:
+                pass
 
 
 def serve(conn: Any) -> None:
@@ -62,3 +107,37 @@ def serve(conn: Any) -> None:
             error = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}
             result = TaskResult(error=error).to_wire()
         send(("result", result))
+
+
+def main(parent_pid: int) -> None:
+    """The worker process's entry: die with ``parent_pid``, take the wire off stdio, then :func:`serve`."""
+    _die_with_parent(parent_pid)
+    reader = os.fdopen(os.dup(0), "rb", buffering=0)
+    writer = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)  # a card reading stdin must not eat wire frames
+    os.close(devnull)
+    os.dup2(2, 1)  # prints from native code go to stderr, not into the wire
+    serve(FramedPipe(reader, writer))
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    # Work for a dead orchestrator is abandoned: it must never go on to commit a cache entry.
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before we could ask
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="tensorrag-parent-watch", daemon=True).start()
