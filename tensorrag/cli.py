@@ -285,7 +285,9 @@ def _runs(args: argparse.Namespace) -> int:
         shown = f"{secs:.2f}" if isinstance(secs, (int, float)) else "-"
         nodes = r.get("nodes") or {}
         failed = ", ".join(r.get("failed") or []) or "-"
-        print(f"{r['run_id']:<30}  {r.get('status') or '-':<10}  {shown:>8}  {len(nodes):>5}  {failed}")
+        why = r.get("error") or r.get("reason")  # unreadable / interrupted: why, on the same line
+        tail = f"{failed}  ({' '.join(str(why).split())})" if why else failed
+        print(f"{r['run_id']:<30}  {r.get('status') or '-':<10}  {shown:>8}  {len(nodes):>5}  {tail}")
     return 0
 
 

@@ -14,6 +14,7 @@ the executor, hands both to the engine and wraps the resulting state::
 from __future__ import annotations
 
 import difflib
+import logging
 import secrets
 import sys
 import threading
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from tensorrag.config import get_settings
 from tensorrag.errors import NodeFailedError, RunError
-from tensorrag.executors import Engine, Executor, get_executor
+from tensorrag.executors import Engine, Executor, get_executor, liveness
 from tensorrag.executors.engine import TERMINAL, RunState
 from tensorrag.storage import ArtifactStore, open_store
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["Run", "new_run_id", "run_pipeline"]
 
 Listener = Callable[[dict[str, Any]], None]
+log = logging.getLogger(__name__)
 
 
 def new_run_id() -> str:
@@ -108,6 +110,7 @@ def run_pipeline(
     if bar.enabled:
         engine.listeners.append(bar)
     _save_graph(store, graph)
+    record = _RunRecord(store, engine.state, graph)  # the manifest exists from the start: status "running"
 
     def work() -> None:
         try:
@@ -116,7 +119,7 @@ def run_pipeline(
             if owned:
                 exe.shutdown(wait=False)
             try:
-                store.write_run(run.run_id, engine.state.to_manifest(graph))
+                record.close()
             finally:
                 run._done.set()
 
@@ -125,6 +128,35 @@ def run_pipeline(
     else:
         threading.Thread(target=work, name=f"tensorrag-run-{run.run_id}", daemon=True).start()
     return run
+
+
+class _RunRecord:
+    """Writes ``runs/{run_id}.json``: now (``running``, with its owner), every heartbeat, and at the end."""
+
+    def __init__(self, store: ArtifactStore, state: RunState, graph: dict[str, Any]) -> None:
+        self._store, self._state, self._graph = store, state, graph
+        state.owner = liveness.owner_record()
+        self._stop = threading.Event()
+        self._write()
+        self._beat = threading.Thread(target=self._heartbeat, name=f"tensorrag-heartbeat-{state.run_id}", daemon=True)
+        self._beat.start()
+
+    def _write(self) -> None:
+        self._state.heartbeat_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        self._store.write_run(self._state.run_id, self._state.to_manifest(self._graph))
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(liveness.HEARTBEAT_S):
+            try:
+                self._write()
+            except Exception:  # a missed beat is retried at the next one; the final write reports errors
+                log.debug("heartbeat of run %s failed", self._state.run_id, exc_info=True)
+
+    def close(self) -> None:
+        """Stop the heartbeat and write the final manifest."""
+        self._stop.set()
+        self._beat.join()
+        self._write()
 
 
 def _save_graph(store: ArtifactStore, doc: dict[str, Any]) -> None:

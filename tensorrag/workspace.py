@@ -51,6 +51,7 @@ from tensorrag.errors import (
     UnknownCardTypeError,
     UnsafePathError,
 )
+from tensorrag.executors.liveness import effective_status, run_summary
 from tensorrag.pipeline import Pipeline
 from tensorrag.registry import Registry, card_registry
 from tensorrag.spec import GraphSpec
@@ -721,11 +722,13 @@ class Project:
     # ------------------------------------------------------------------ runs
 
     def runs(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Summaries of this project's finished runs, newest first.
+        """Summaries of this project's runs (running ones too), newest first.
 
         Each is ``{"run_id", "pipeline", "status", "started_at", "finished_at", "execution_time",
-        "nodes": {node_id: status}, "failed": [node_id, ...]}``; a manifest that cannot be read
-        shows as ``{"run_id", "status": "unreadable", "error"}``. :meth:`run` has the full manifest.
+        "nodes": {node_id: status}, "failed": [node_id, ...]}``. A run whose process died shows as
+        ``interrupted`` with a ``"reason"`` (see :mod:`tensorrag.executors.liveness`); a manifest that
+        cannot be read shows as ``{"run_id", "status": "unreadable", "error"}``. :meth:`run` has the
+        full manifest.
         """
         ids = self.store.list_runs()
         if limit is not None:
@@ -734,24 +737,10 @@ class Project:
         for run_id in ids:
             try:
                 manifest = self.store.read_run(run_id)
-            except StorageError as exc:
+            except StorageError as exc:  # one bad file must not hide the other runs
                 out.append({"run_id": run_id, "status": "unreadable", "error": str(exc)})
-                continue
-            nodes = manifest.get("nodes") if isinstance(manifest, dict) else None
-            nodes = nodes if isinstance(nodes, dict) else {}
-            statuses = {nid: rec.get("status") for nid, rec in nodes.items() if isinstance(rec, dict)}
-            out.append(
-                {
-                    "run_id": manifest.get("run_id", run_id),
-                    "pipeline": manifest.get("pipeline"),
-                    "status": manifest.get("status"),
-                    "started_at": manifest.get("started_at"),
-                    "finished_at": manifest.get("finished_at"),
-                    "execution_time": manifest.get("execution_time"),
-                    "nodes": statuses,
-                    "failed": [nid for nid, s in statuses.items() if s == "failed"],
-                }
-            )
+            else:
+                out.append(run_summary(run_id, manifest))
         return out
 
     def run(self, run_id: str) -> dict[str, Any]:
@@ -761,4 +750,9 @@ class Project:
             ArtifactNotFoundError: no such run (the message lists the latest ones).
             UnsafePathError: ``run_id`` is not a safe name.
         """
-        return self.store.read_run(run_id)
+        manifest = self.store.read_run(run_id)
+        if isinstance(manifest, dict):
+            status, reason = effective_status(manifest)
+            if reason:
+                manifest = {**manifest, "status": status, "interrupted": reason}
+        return manifest

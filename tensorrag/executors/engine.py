@@ -95,7 +95,7 @@ class NodeRecord:
 
 @dataclass
 class RunState:
-    """The state of one run, written as ``runs/{run_id}.json`` when it ends."""
+    """The state of one run, written as ``runs/{run_id}.json`` when it starts, while it runs and when it ends."""
 
     run_id: str
     pipeline: str
@@ -105,6 +105,8 @@ class RunState:
     started_at: str = field(default_factory=_now)
     finished_at: str | None = None
     execution_time: float | None = None
+    owner: dict[str, Any] | None = None  # who runs it: see tensorrag.executors.liveness
+    heartbeat_at: str | None = None
 
     def to_manifest(self, graph: dict[str, Any] | None = None) -> dict[str, Any]:
         """The run manifest (status, node states, artifact refs, events, and the graph)."""
@@ -115,8 +117,10 @@ class RunState:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "execution_time": self.execution_time,
+            "owner": self.owner,
+            "heartbeat_at": self.heartbeat_at,
             "nodes": {nid: rec.to_dict() for nid, rec in self.nodes.items()},
-            "events": self.events,
+            "events": list(self.events),
             "graph": graph,
         }
 
