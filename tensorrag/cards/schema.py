@@ -21,6 +21,8 @@ import math
 import re
 from typing import Any
 
+from tensorrag.cards.patterns import PatternTimeout, pattern_matches
+
 __all__ = ["is_json_type", "normalize_schema", "validate_config"]
 
 _FLAT_META = {"type", "required", "description", "title", "default", "$defs", "definitions"}
@@ -150,8 +152,16 @@ class _Ctx:
             self.fail(path, f"must have at least {schema['minLength']} characters")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             self.fail(path, f"must have at most {schema['maxLength']} characters")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            self.fail(path, f"must match pattern {schema['pattern']!r}; got {value!r}")
+        if "pattern" in schema:
+            try:
+                ok = pattern_matches(schema["pattern"], value)
+            except PatternTimeout as exc:
+                self.fail(path, str(exc))
+            except ValueError as exc:
+                self.fail(path, f"the schema's pattern {schema['pattern']!r} is not a valid regular expression ({exc})")
+            else:
+                if not ok:
+                    self.fail(path, f"must match pattern {schema['pattern']!r}; got {value!r}")
 
     def check_array(self, value: list[Any], schema: dict[str, Any], path: str) -> list[Any]:
         if "minItems" in schema and len(value) < schema["minItems"]:

@@ -52,7 +52,10 @@ class _Worker:
 
     def __init__(self) -> None:
         # A fresh interpreter that never imports __main__: a script without a guard cannot recurse.
-        boot = f"import sys; sys.path[:0] = {sys.path!r}; from tensorrag.executors.worker import main; main({os.getpid()})"
+        boot = (
+            f"import sys; sys.path[:0] = {sys.path!r}; "
+            f"from tensorrag.executors.worker import main; main({os.getpid()})"
+        )
         self.process = subprocess.Popen(
             [sys.executable, *subprocess._args_from_interpreter_flags(), "-c", boot],  # type: ignore[attr-defined]
             stdin=subprocess.PIPE,

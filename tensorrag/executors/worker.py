@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from tensorrag.errors import SpecError
 from tensorrag.executors.runtime import run_task
@@ -49,7 +49,7 @@ def loads(data: bytes) -> Any:
 class FramedPipe:
     """``send_bytes`` / ``recv_bytes`` over two binary streams: each frame is a 4-byte length, then the bytes."""
 
-    def __init__(self, reader: BinaryIO, writer: BinaryIO) -> None:
+    def __init__(self, reader: IO[bytes], writer: IO[bytes]) -> None:
         self._reader, self._writer = reader, writer
 
     def send_bytes(self, data: bytes) -> None:
