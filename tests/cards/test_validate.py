@@ -498,7 +498,7 @@ CASES = [
     pytest.param(
         {"l11": '    config_schema = {"p": {"type": "string", "pattern": "("}}'},
         "config_schema field 'p': \"pattern\" '(' is not a valid regular expression "
-        "(missing ), unterminated subpattern at position 0)",
+        "(missing ) at position 1)",
         11,
         "error",
         id="config-bad-pattern",
