@@ -111,6 +111,7 @@ def run_pipeline(
         engine.listeners.append(bar)
     _save_graph(store, graph)
     record = _RunRecord(store, engine.state, graph)  # the manifest exists from the start: status "running"
+    engine.listeners.append(record)
 
     def work() -> None:
         try:
@@ -130,31 +131,52 @@ def run_pipeline(
     return run
 
 
+#: Least seconds between two manifest rewrites while a run goes on (bounds writes on big pipelines).
+_MIN_GAP_S = 1.0
+
+
 class _RunRecord:
-    """Writes ``runs/{run_id}.json``: now (``running``, with its owner), every heartbeat, and at the end."""
+    """Writes ``runs/{run_id}.json``: now (``running``, with its owner), as nodes change, and at the end.
+
+    Node changes are written at most every :data:`_MIN_GAP_S` seconds, and at least every
+    :data:`~tensorrag.executors.liveness.HEARTBEAT_S` (the heartbeat), from a thread of its own so
+    the engine never waits on storage. A killed run's manifest so shows what had completed.
+    """
 
     def __init__(self, store: ArtifactStore, state: RunState, graph: dict[str, Any]) -> None:
         self._store, self._state, self._graph = store, state, graph
         state.owner = liveness.owner_record()
-        self._stop = threading.Event()
+        self._stop, self._changed = threading.Event(), threading.Event()
         self._write()
         self._beat = threading.Thread(target=self._heartbeat, name=f"tensorrag-heartbeat-{state.run_id}", daemon=True)
         self._beat.start()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        """Engine listener: a node changed state, so the manifest is due for a rewrite."""
+        if event.get("type") == "node_status":
+            self._changed.set()
 
     def _write(self) -> None:
         self._state.heartbeat_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         self._store.write_run(self._state.run_id, self._state.to_manifest(self._graph))
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(liveness.HEARTBEAT_S):
+        while True:
+            self._changed.wait(liveness.HEARTBEAT_S)
+            if self._stop.is_set():
+                return
+            self._changed.clear()
             try:
                 self._write()
             except Exception:  # a missed beat is retried at the next one; the final write reports errors
                 log.debug("heartbeat of run %s failed", self._state.run_id, exc_info=True)
+            if self._stop.wait(_MIN_GAP_S):
+                return
 
     def close(self) -> None:
         """Stop the heartbeat and write the final manifest."""
         self._stop.set()
+        self._changed.set()
         self._beat.join()
         self._write()
 
