@@ -20,7 +20,10 @@ error derives from it too (``except KeyError`` still catches an unknown card typ
     │   └── PipelineValidationError  validate() found problems (``.problems``)
     ├── StorageError                 the artifact store failed
     │   ├── ArtifactNotFoundError    no artifact at that ref                       (FileNotFoundError)
-    │   └── UnsafePathError          a user-given name or path is not allowed      (ValueError)
+    │   ├── UnsafePathError          a user-given name or path is not allowed      (ValueError)
+    │   ├── StorageUnavailableError  the storage server cannot be reached          (ConnectionError)
+    │   ├── StoragePermissionError   no/refused credentials, no access, read-only  (PermissionError)
+    │   └── StorageFullError         no space left / quota / file-size limit       (OSError)
     ├── ExecutorError                an executor could not run a task
     │   ├── TaskTimeoutError         a task ran past its deadline                  (TimeoutError)
     │   └── RemoteCardError          a card raised in another process/machine
@@ -50,6 +53,9 @@ __all__ = [
     "RunError",
     "SpecError",
     "StorageError",
+    "StorageFullError",
+    "StoragePermissionError",
+    "StorageUnavailableError",
     "TaskTimeoutError",
     "TensorragError",
     "UnknownCardTypeError",
@@ -190,6 +196,18 @@ class ArtifactNotFoundError(StorageError, FileNotFoundError):
 
 class UnsafePathError(StorageError, ValueError):
     """A user-given name or path is not allowed (``..``, absolute, NUL, too long, ...)."""
+
+
+class StorageUnavailableError(StorageError, ConnectionError):
+    """The storage server cannot be reached (connection refused, endpoint down, timeout)."""
+
+
+class StoragePermissionError(StorageError, PermissionError):
+    """The store refused the operation: missing or rejected credentials, no access, a read-only file system."""
+
+
+class StorageFullError(StorageError, OSError):
+    """The store has no room: no space left on the device, a quota or a file-size limit was hit."""
 
 
 class ExecutorError(TensorragError):

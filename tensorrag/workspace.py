@@ -320,19 +320,13 @@ class Workspace:
             return False
 
     def list_projects(self) -> list[str]:
-        """The project names, sorted."""
-        fs, full = self._projects.fs, self._projects.root
-        if hasattr(fs, "invalidate_cache"):
-            fs.invalidate_cache(full)
-        try:
-            entries = fs.ls(full, detail=True)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
+        """The project names, sorted.
+
+        Raises:
+            StorageError: the store could not be listed (typed: unreachable server, no access, ...).
+        """
         names = set()
-        for entry in entries:
-            if entry.get("type") != "directory":
-                continue
-            name = str(entry["name"]).rstrip("/").rsplit("/", 1)[-1]
+        for name in self._projects.list_folders():
             try:
                 names.add(safe_name(name, "project"))
             except UnsafePathError:

@@ -70,6 +70,9 @@ class TestHierarchy:
             "UnknownNodeError": KeyError,
             "ArtifactNotFoundError": FileNotFoundError,
             "UnsafePathError": ValueError,
+            "StorageUnavailableError": ConnectionError,
+            "StoragePermissionError": PermissionError,
+            "StorageFullError": OSError,
             "TaskTimeoutError": TimeoutError,
         }
         parsed = {name: base for name, _, base in TREE if base}

@@ -7,11 +7,12 @@ through :func:`safe_name`; every relative path through :func:`safe_relpath`. Bot
 
 from __future__ import annotations
 
+import os
 import re
 
 from tensorrag.errors import UnsafePathError
 
-__all__ = ["MAX_NAME", "MAX_PATH", "safe_name", "safe_relpath"]
+__all__ = ["MAX_NAME", "MAX_PATH", "check_root", "confine", "safe_name", "safe_relpath"]
 
 #: Longest single name (one path segment) accepted by :func:`safe_name`.
 MAX_NAME = 128
@@ -85,6 +86,76 @@ def safe_relpath(path: str, what: str = "path") -> str:
                 "digits, '.', '_', '-' and spaces."
             )
     return norm
+
+
+def check_root(url: object, what: str = "storage root") -> str:
+    """Check a storage root argument (a path or fsspec URL) before any filesystem sees it.
+
+    Args:
+        url: the value given as the store's root (``open_store(url)``, ``Workspace(url)``).
+        what: what the value is, for the error message.
+
+    Returns:
+        The root as a string (a path-like is converted with ``os.fspath``).
+
+    Raises:
+        UnsafePathError: not a non-empty ``str`` / path-like, or it holds NUL, a control character or a
+            lone surrogate (an undecodable byte), which no filesystem or object store accepts.
+    """
+    raw = os.fspath(url) if isinstance(url, os.PathLike) else url
+    if isinstance(raw, bytes):
+        raise UnsafePathError(
+            f"A {what} must be a str path or URL; got bytes {_show_any(raw)}. Decode it first (os.fsdecode(...))."
+        )
+    if not isinstance(raw, str) or not raw:
+        raise UnsafePathError(
+            f"A {what} must be a non-empty path or fsspec URL ('./data', 'file:///data', 's3://bucket/prefix'); "
+            f"got {type(url).__name__} {_show_any(url)}."
+        )
+    for i, ch in enumerate(raw):
+        code = ord(ch)
+        if code < 32 or code == 127:
+            why = "a NUL character" if code == 0 else f"the control character {ch!r}"
+        elif 0xD800 <= code <= 0xDFFF:
+            why = f"a lone surrogate {ch!r} (an undecodable byte in a file name, or broken text)"
+        else:
+            continue
+        raise UnsafePathError(
+            f"Unsafe {what} {_show(raw)}: it contains {why} at position {i}. "
+            "Fix: pass a path or URL of valid printable text (rename the folder if its name holds such bytes)."
+        )
+    return raw
+
+
+def confine(full: str, root: str, uri: str) -> None:
+    """Check that the local path ``full`` stays inside ``root`` once symlinks are resolved.
+
+    Symlinks that point elsewhere inside the root are allowed; one that leads out of it (a symlinked
+    ``runs/``, project or artifacts folder) would make the store read or write foreign files.
+
+    Raises:
+        UnsafePathError: ``full`` resolves outside ``root``; the message names the symlink.
+    """
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(full)
+    if real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep):
+        return
+    link = full
+    probe = full
+    while len(probe) > len(root):  # the outermost symlink below the root is the one to fix
+        if os.path.islink(probe):
+            link = probe
+        probe = os.path.dirname(probe)
+    raise UnsafePathError(
+        f"{uri} resolves to {real}, outside the store root {real_root}: {link} is a symlink that leads out "
+        "of the store. Fix: replace it with a real folder inside the store, or open the store at the "
+        "symlink's target instead."
+    )
+
+
+def _show_any(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
 
 
 def _show(value: str) -> str:

@@ -24,7 +24,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from tensorrag.errors import ArtifactNotFoundError, StorageError, UnsafePathError
+from tensorrag.errors import ArtifactNotFoundError, StorageError, TensorragError, UnsafePathError
 from tensorrag.storage.codecs import (
     EXTENSIONS,
     Buffer,
@@ -39,11 +39,13 @@ from tensorrag.storage.codecs import (
     type_from_ext,
     type_name,
 )
+from tensorrag.storage.faults import guard, storage_error
 from tensorrag.storage.memo import ObjectMemo
-from tensorrag.storage.paths import safe_name, safe_relpath
+from tensorrag.storage.paths import check_root, confine, safe_name, safe_relpath
 
 if TYPE_CHECKING:
     import builtins
+    import contextlib
     from collections.abc import Callable
 
     from fsspec import AbstractFileSystem
@@ -74,6 +76,7 @@ def open_store(url: str | os.PathLike[str] | ArtifactStore | None = None, **stor
 
     Raises:
         StorageError: the URL's filesystem cannot be opened (missing driver, bad options).
+        UnsafePathError: ``url`` is not a str / path-like, or holds NUL, control characters or lone surrogates.
     """
     if isinstance(url, ArtifactStore):
         if storage_options:
@@ -88,7 +91,7 @@ def open_store(url: str | os.PathLike[str] | ArtifactStore | None = None, **stor
         settings = get_settings()
         url = settings.storage_url
         storage_options = {**settings.storage_options, **storage_options}
-    elif not storage_options and str(url).startswith(("s3://", "s3a://")):
+    elif not storage_options and check_root(url).startswith(("s3://", "s3a://")):
         from tensorrag.config import get_settings
 
         storage_options = dict(get_settings().s3_options)  # S3_ENDPOINT / S3_ACCESS_KEY / ... apply to any s3:// URL
@@ -115,9 +118,7 @@ class ArtifactStore:
     def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
         from fsspec.core import url_to_fs
 
-        raw = os.fspath(url)
-        if not isinstance(raw, str) or not raw:
-            raise StorageError(f"A storage URL must be a non-empty string or path; got {url!r}.")
+        raw = check_root(url)
         if "://" not in raw:
             # A plain path: pin it now so a later chdir cannot move the store.
             raw = "file://" + os.path.abspath(os.path.expanduser(raw)).replace(os.sep, "/")
@@ -139,9 +140,11 @@ class ArtifactStore:
             url_norm = "file://" + (root or "/")
         else:
             url_norm = fs.unstrip_protocol(root).rstrip("/")
-        self._init(fs, root, url_norm, options, protocol)
+        self._init(fs, root, url_norm, options, protocol, root)
 
-    def _init(self, fs: AbstractFileSystem, root: str, url: str, options: dict[str, Any], protocol: str) -> None:
+    def _init(
+        self, fs: AbstractFileSystem, root: str, url: str, options: dict[str, Any], protocol: str, jail: str
+    ) -> None:
         self.fs = fs
         self.root = root
         self.url = url
@@ -150,6 +153,9 @@ class ArtifactStore:
         self._base = root + "/"  # fs path prefix of every file
         self._url_base = url if url.endswith("/") else url + "/"
         self._kind = "local" if protocol == "file" else "memory" if protocol == "memory" else "remote"
+        # Local files must stay inside the opened root (not this child's root) after resolving symlinks.
+        self._jail = jail
+        self._real_jail = os.path.join(os.path.realpath(jail or "/"), "") if self._kind == "local" else ""
         protos = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
         self._protocols = frozenset(protos) | {protocol}
         # Object-store drivers cache listings; drop them before existence checks and listings.
@@ -200,7 +206,7 @@ class ArtifactStore:
             return self
         rel = "/".join(safe_relpath(p, "scope") for p in parts)
         child = object.__new__(type(self))
-        child._init(self.fs, self._base + rel, self._url_base + rel, self.options, self.protocol)
+        child._init(self.fs, self._base + rel, self._url_base + rel, self.options, self.protocol, self._jail)
         child._memo = self._memo  # one process-local object memo per root
         return child
 
@@ -273,9 +279,9 @@ class ArtifactStore:
 
     def _write(self, rel: str, data: Buffer) -> str:
         full = self._base + rel
-        try:
+        with self._guard("write", rel):
             if self._kind == "local":
-                _write_local_atomic(full, lambda fd, tmp: _write_fd(fd, data))
+                _write_local_atomic(self._local(rel), lambda fd, tmp: _write_fd(fd, data))
             elif self._kind == "memory":
                 from fsspec.implementations.memory import MemoryFile
 
@@ -283,8 +289,6 @@ class ArtifactStore:
                 MemoryFile(self.fs, full, data).commit()
             else:
                 self.fs.pipe_file(full, data if isinstance(data, bytes) else bytes(data))
-        except OSError as exc:
-            raise StorageError(f"Could not write {self._url_base + rel}: {type(exc).__name__}: {exc}") from exc
         return self._url_base + rel
 
     def read_bytes(self, path_or_uri: str) -> bytes:
@@ -298,18 +302,17 @@ class ArtifactStore:
 
     def _read(self, rel: str) -> bytes:
         full = self._base + rel
-        try:
-            if self._kind == "local":
-                with open(full, "rb") as f:
-                    return f.read()
-            data = self.fs.cat_file(full)
-            return data if isinstance(data, bytes) else bytes(data)
-        except FileNotFoundError:
-            raise self._not_found(rel) from None
-        except IsADirectoryError:
-            raise StorageError(f"{self._url_base + rel} is a folder, not a file.") from None
-        except OSError as exc:
-            raise StorageError(f"Could not read {self._url_base + rel}: {type(exc).__name__}: {exc}") from exc
+        with self._guard("read", rel):
+            try:
+                if self._kind == "local":
+                    with open(self._local(rel), "rb") as f:
+                        return f.read()
+                data = self.fs.cat_file(full)
+                return data if isinstance(data, bytes) else bytes(data)
+            except FileNotFoundError:
+                raise self._not_found(rel) from None
+            except IsADirectoryError:
+                raise StorageError(f"{self._url_base + rel} is a folder, not a file.") from None
 
     def exists(self, path_or_uri: str) -> bool:
         """Whether a file or folder exists at a path or uri inside this store."""
@@ -318,7 +321,7 @@ class ArtifactStore:
     def _file_exists(self, rel: str) -> bool:
         full = self._base + rel
         if self._kind == "local":
-            return os.path.isfile(full)
+            return os.path.isfile(self._local(rel))
         if self._kind == "memory":
             return full in self.fs.store  # type: ignore[attr-defined]
         return self._exists(rel)
@@ -326,12 +329,13 @@ class ArtifactStore:
     def _exists(self, rel: str) -> bool:
         full = self._base + rel
         if self._kind == "local":
-            return os.path.exists(full)
+            return os.path.exists(self._local(rel))
         if self._kind == "memory" and full in self.fs.store:  # type: ignore[attr-defined]
             return True  # O(1); fsspec's exists() scans every file for folders first
-        if self._listing_cache:
-            self.fs.invalidate_cache(full)
-        return bool(self.fs.exists(full))
+        with self._guard("check", rel):
+            if self._listing_cache:
+                self.fs.invalidate_cache(full)
+            return bool(self.fs.exists(full))
 
     def delete(self, path: str, recursive: bool = False, missing_ok: bool = False) -> None:
         """Delete the file at ``path`` (a folder with ``recursive=True``).
@@ -344,10 +348,11 @@ class ArtifactStore:
         full = self._base + rel
         uri = self._url_base + rel
         self._memo.forget(uri)
-        if self._listing_cache:
-            self.fs.invalidate_cache(full)
         try:
+            if self._listing_cache:
+                self.fs.invalidate_cache(full)
             if self._kind == "local":
+                self._local(rel)
                 if os.path.isdir(full) and not os.path.islink(full):
                     if not recursive:
                         raise StorageError(f"{uri} is a folder; pass recursive=True to delete it and its contents.")
@@ -368,8 +373,10 @@ class ArtifactStore:
         except FileNotFoundError:
             if not missing_ok:
                 raise self._not_found(rel) from None
-        except OSError as exc:
-            raise StorageError(f"Could not delete {uri}: {type(exc).__name__}: {exc}") from exc
+        except TensorragError:
+            raise
+        except Exception as exc:
+            raise storage_error(exc, "delete", uri, self.options) from exc
         finally:
             if self._listing_cache:
                 self.fs.invalidate_cache(full)
@@ -382,22 +389,46 @@ class ArtifactStore:
         rel = safe_relpath(prefix, "prefix") if prefix else ""
         full = self._base + rel if rel else self.root or "/"
         cut = len(self._base)
-        if self._kind == "local":
-            if os.path.isfile(full):
-                return [rel]
-            out: builtins.list[str] = []
-            for dirpath, dirnames, filenames in os.walk(full):
-                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-                base = dirpath.replace(os.sep, "/") + "/"
-                out.extend((base + f)[cut:] for f in filenames if not f.startswith("."))
-            return sorted(out)
-        if self._listing_cache:
-            self.fs.invalidate_cache(full)
-        try:
-            found = self.fs.find(full)
-        except FileNotFoundError:
-            return []
+        with self._guard("list", rel):
+            if self._kind == "local":
+                self._local(rel)
+                if os.path.isfile(full):
+                    return [rel]
+                out: builtins.list[str] = []
+                for dirpath, dirnames, filenames in os.walk(full):
+                    dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                    base = dirpath.replace(os.sep, "/") + "/"
+                    out.extend((base + f)[cut:] for f in filenames if not f.startswith("."))
+                return sorted(out)
+            if self._listing_cache:
+                self.fs.invalidate_cache(full)
+            try:
+                found = self.fs.find(full)
+            except FileNotFoundError:
+                return []
         return sorted(p[cut:] for p in found if p.startswith(self._base) and "/." not in "/" + p[cut:])
+
+    def list_folders(self, prefix: str = "") -> builtins.list[str]:
+        """Sorted names of the folders directly under ``prefix`` (``[]`` when it does not exist).
+
+        Raises:
+            StorageError: the listing failed (typed: unreachable server, no access, ...).
+        """
+        rel = safe_relpath(prefix, "prefix") if prefix else ""
+        full = self._base + rel if rel else self.root or "/"
+        with self._guard("list", rel):
+            try:
+                if self._kind == "local":
+                    self._local(rel)
+                    with os.scandir(full) as it:
+                        return sorted(e.name for e in it if e.is_dir() and not e.name.startswith("."))
+                if self._listing_cache:
+                    self.fs.invalidate_cache(full)
+                entries = self.fs.ls(full, detail=True)
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+        names = (str(e["name"]).rstrip("/").rsplit("/", 1)[-1] for e in entries if e.get("type") == "directory")
+        return sorted(n for n in names if not n.startswith("."))
 
     # ------------------------------------------------------------------ json
 
@@ -460,10 +491,8 @@ class ArtifactStore:
             encode_to(typ, value, tmp, ext)
             digest = _sha256_file(tmp)
 
-        try:
-            _write_local_atomic(self._base + rel, fill)
-        except OSError as exc:
-            raise StorageError(f"Could not write {self._url_base + rel}: {type_name(exc)}: {exc}") from exc
+        with self._guard("write", rel):
+            _write_local_atomic(self._local(rel), fill)
         self._memo.remember(self._url_base + rel, value, typ)
         return {"type": typ, "uri": self._url_base + rel, "ext": ext, "sha256": digest[0], "size": digest[1]}
 
@@ -515,7 +544,8 @@ class ArtifactStore:
         if hit:
             return obj  # written by this process moments ago: skip reading and decoding
         if typ == "dataframe" and self._kind == "local":
-            return _read_parquet_file(self._base + rel, self._url_base + rel, self._not_found(rel))
+            with self._guard("read", rel):
+                return _read_parquet_file(self._local(rel), self._url_base + rel, self._not_found(rel))
         return decode(typ, self._read(rel), ext)
 
     def get_bytes(self, ref: ArtifactRef | str) -> bytes:
@@ -654,7 +684,19 @@ class ArtifactStore:
             name += ".json"
         return self._read_json(f"{_HISTORY}/{name}")  # type: ignore[no-any-return]
 
-    # ------------------------------------------------------------------ errors
+    # ------------------------------------------------------------------ errors and confinement
+
+    def _guard(self, op: str, rel: str) -> contextlib.AbstractContextManager[None]:
+        return guard(op, self._url_base + rel if rel else self.url, self.options)
+
+    def _local(self, rel: str) -> str:
+        """The local path of ``rel``, checked to stay inside the opened root after resolving symlinks."""
+        full = self._base + rel if rel else self.root or "/"
+        real = os.path.realpath(full)
+        if not (real + os.sep).startswith(self._real_jail):
+            confine(full, self._jail or "/", self._url_base + rel)  # re-resolves the root; raises if outside
+            self._real_jail = os.path.join(os.path.realpath(self._jail or "/"), "")  # the root itself moved
+        return full
 
     def _not_found(self, rel: str) -> ArtifactNotFoundError:
         return ArtifactNotFoundError(
