@@ -15,22 +15,23 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 import secrets
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.config import get_settings
-from tensorrag.errors import NodeFailedError, RunError
+from tensorrag.errors import NodeFailedError, RunError, StorageError, UnsafePathError
 from tensorrag.executors import Engine, Executor, get_executor, liveness
 from tensorrag.executors.engine import TERMINAL, RunState
 from tensorrag.storage import ArtifactStore, open_store
+from tensorrag.storage.unsaved import ManifestSave, save_run_manifest
 
 if TYPE_CHECKING:
-    import os
-
     from tensorrag.pipeline import Pipeline
 
 __all__ = ["Run", "new_run_id", "run_pipeline"]
@@ -120,7 +121,7 @@ def run_pipeline(
             if owned:
                 exe.shutdown(wait=False)
             try:
-                record.close()
+                run._saved = record.close()  # never raises: keeps a local copy when the store refuses
             finally:
                 run._done.set()
 
@@ -147,7 +148,10 @@ class _RunRecord:
         self._store, self._state, self._graph = store, state, graph
         state.owner = liveness.owner_record()
         self._stop, self._changed = threading.Event(), threading.Event()
-        self._write()
+        try:
+            self._write()
+        except StorageError:  # the store is failing: the run goes on; the final write keeps a local copy
+            log.debug("first manifest write of run %s failed", state.run_id, exc_info=True)
         self._beat = threading.Thread(target=self._heartbeat, name=f"tensorrag-heartbeat-{state.run_id}", daemon=True)
         self._beat.start()
 
@@ -173,21 +177,28 @@ class _RunRecord:
             if self._stop.wait(_MIN_GAP_S):
                 return
 
-    def close(self) -> None:
-        """Stop the heartbeat and write the final manifest."""
+    def close(self) -> ManifestSave:
+        """Stop the heartbeat and write the final manifest (never raises: see ``save_run_manifest``)."""
         self._stop.set()
         self._changed.set()
         self._beat.join()
-        self._write()
+        self._state.heartbeat_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        return save_run_manifest(self._store, self._state.run_id, self._state.to_manifest(self._graph))
 
 
 def _save_graph(store: ArtifactStore, doc: dict[str, Any]) -> None:
     try:
-        if store.read_pipeline() == doc:
-            return
-    except FileNotFoundError:
-        pass
-    store.write_pipeline(doc)
+        try:
+            if store.read_pipeline() == doc:
+                return
+        except FileNotFoundError:
+            pass
+        store.write_pipeline(doc)
+    except UnsafePathError:
+        raise  # e.g. a symlink out of the store: a setup error, not an outage
+    except StorageError as exc:
+        # A failing store must not stop the run before it starts: nodes report it, cached ones still load.
+        warnings.warn(f"Could not save the pipeline before the run: {exc}", RuntimeWarning, stacklevel=3)
 
 
 class Run:
@@ -200,6 +211,7 @@ class Run:
         self._options = options
         self._engine: Engine | None = None
         self._done = threading.Event()
+        self._saved = ManifestSave()
 
     def _attach(self, engine: Engine, graph: dict[str, Any]) -> None:
         self._engine = engine
@@ -321,6 +333,11 @@ class Run:
     def resume(self, **overrides: Any) -> Run:
         """Run the pipeline again with the same options: unchanged nodes are cached, the rest execute."""
         options = {**self._options, "cache": True, **overrides}
+        if self.done and self._saved.error is not None:
+            try:
+                self.save_manifest()  # the store is back (or not: the new run reports it)
+            except StorageError:
+                pass
         return run_pipeline(self.pipeline, **options)
 
     def raise_for_status(self) -> Run:
@@ -335,6 +352,38 @@ class Run:
     def manifest(self) -> dict[str, Any]:
         """The run manifest, as written to ``runs/{run_id}.json``."""
         return self._state.to_manifest(self._graph)
+
+    @property
+    def manifest_uri(self) -> str | None:
+        """Where the manifest was saved in the store (None while running, or when the store refused it)."""
+        return self._saved.uri
+
+    @property
+    def manifest_error(self) -> StorageError | None:
+        """The store's typed error when the manifest could not be saved there (see :meth:`save_manifest`)."""
+        return self._saved.error
+
+    @property
+    def manifest_fallback(self) -> str | None:
+        """The local copy of a manifest the store refused (``~/.cache/tensorrag/unsaved-runs/{run_id}.json``)."""
+        return self._saved.fallback
+
+    def save_manifest(self) -> str:
+        """Write the manifest to the store now (after it failed at the end of the run); return its uri.
+
+        The local copy from :attr:`manifest_fallback` is removed once the store has it.
+
+        Raises:
+            StorageError: the store still refuses it (typed: unreachable, no access, full).
+        """
+        uri = self.store.write_run(self.run_id, self.manifest())
+        if self._saved.fallback:
+            try:
+                os.remove(self._saved.fallback)
+            except OSError:
+                pass
+        self._saved = ManifestSave(uri=uri)
+        return uri
 
     def summary(self) -> str:
         """A small table of node states and timings."""
