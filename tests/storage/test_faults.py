@@ -171,8 +171,19 @@ def test_s3_server_stopped_mid_run_then_restarted(own_s3: dict[str, Any], _isola
         tr.Workspace(store).list_projects()
     assert type(info.value.__cause__).__name__ == "EndpointConnectionError"
 
-    own_s3["restart"]()
     project = run.store
+    for op, call in [
+        ("read", lambda: project.read_json("_pipeline.json")),
+        ("write", lambda: project.write_json("x.json", {})),
+        ("check", lambda: project.exists("x.json")),
+        ("list", lambda: project.list("runs")),
+        ("delete", lambda: project.delete("x.json", missing_ok=True)),
+        ("read", lambda: project.read_entry("0" * 40)),  # the engine's cache lookup
+    ]:
+        with pytest.raises(StorageUnavailableError, match=f"Could not {op} s3://{own_s3['bucket']}/root/"):
+            call()
+
+    own_s3["restart"]()
     assert_consistent(project)
     assert [k for k in project.list() if "/hook" in k or k.startswith("runs/")] == []  # nothing half-saved
 
@@ -270,6 +281,28 @@ def test_disk_full_mid_run(small_disk: Path, _isolated: Path) -> None:
     assert project.read_run(run.run_id)["status"] == "failed"
     assert_consistent(project)
     assert_no_temp_files(root)
+
+
+def test_full_disk_is_typed_for_every_writer(small_disk: Path) -> None:
+    import pandas as pd
+
+    store = open_store(small_disk / "store")
+    store.write_json("warm.json", {})  # folders exist before the disk fills
+    fill(small_disk)()
+    values = [
+        ("df", pd.DataFrame({"a": range(1000)}), "dataframe"),  # pyarrow writes the temp file natively
+        ("model", {"w": list(range(1000))}, "model"),  # joblib
+        ("blob", b"x" * 10000, "bytes"),
+        ("doc", {"a": list(range(1000))}, "json"),
+    ]
+    for name, value, typ in values:
+        with pytest.raises(StorageFullError, match="no space left") as info:
+            store.put("k", name, value, typ)
+        assert str(small_disk) in str(info.value) and isinstance(info.value, OSError)
+    with pytest.raises(StorageFullError):
+        store.write_entry("k", {"outputs": {}})
+    assert store.list("artifacts") == []
+    assert_no_temp_files(small_disk / "store")
 
 
 def test_read_only_store(small_disk: Path, _isolated: Path) -> None:
