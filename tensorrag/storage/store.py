@@ -90,7 +90,7 @@ def open_store(url: str | os.PathLike[str] | ArtifactStore | None = None, **stor
         from tensorrag.config import get_settings
 
         settings = get_settings()
-        url = settings.storage_url
+        url = check_root(settings.storage_url, "storage root (from TENSORRAG_STORAGE / STORAGE_DIR / S3_BUCKET)")
         storage_options = {**settings.storage_options, **storage_options}
     elif not storage_options and check_root(url).startswith(("s3://", "s3a://")):
         from tensorrag.config import get_settings

@@ -52,3 +52,11 @@ def test_valid_unicode_is_fine(tmp_path: pathlib.Path) -> None:
     store = open_store(tmp_path / "café ☕")
     store.write_json("x.json", {"a": 1})
     assert (tmp_path / "café ☕" / "x.json").exists()
+
+
+def test_a_bad_root_from_the_environment_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("S3_ENABLED", raising=False)
+    monkeypatch.setenv("TENSORRAG_STORAGE", "/tmp/caf\udce9")  # what os.environ holds for a non-UTF-8 value
+    with pytest.raises(UnsafePathError, match="TENSORRAG_STORAGE") as info:
+        open_store()
+    assert "lone surrogate" in str(info.value)
