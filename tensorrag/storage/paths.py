@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 
 from tensorrag.errors import UnsafePathError
 
@@ -128,26 +129,33 @@ def check_root(url: object, what: str = "storage root") -> str:
 
 
 def confine(full: str, root: str, uri: str) -> None:
-    """Check that the local path ``full`` stays inside ``root`` once symlinks are resolved.
+    """Check that the local path ``full`` (below ``root``) stays inside ``root`` once symlinks are resolved.
 
-    Symlinks that point elsewhere inside the root are allowed; one that leads out of it (a symlinked
-    ``runs/``, project or artifacts folder) would make the store read or write foreign files.
+    Symlinks that point elsewhere inside the root are allowed, and so is a root that is itself a
+    symlink; one below the root that leads out of it (a symlinked ``runs/``, project or artifacts
+    folder) would make the store read or write foreign files.
 
     Raises:
         UnsafePathError: ``full`` resolves outside ``root``; the message names the symlink.
     """
-    real_root = os.path.realpath(root)
+    path = root
+    # lstat of each part below the root is ~10x cheaper than realpath; only a symlink needs resolving.
+    for seg in full[len(root) + 1 :].split("/") if len(full) > len(root) else ():
+        path = f"{path}/{seg}"
+        try:
+            if not stat.S_ISLNK(os.lstat(path).st_mode):
+                continue
+        except OSError:
+            return  # missing: nothing below it exists, so no symlink either
+        break
+    else:
+        return
+    real_root = os.path.realpath(root or "/")
     real = os.path.realpath(full)
     if real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep):
         return
-    link = full
-    probe = full
-    while len(probe) > len(root):  # the outermost symlink below the root is the one to fix
-        if os.path.islink(probe):
-            link = probe
-        probe = os.path.dirname(probe)
     raise UnsafePathError(
-        f"{uri} resolves to {real}, outside the store root {real_root}: {link} is a symlink that leads out "
+        f"{uri} resolves to {real}, outside the store root {real_root}: {path} is a symlink that leads out "
         "of the store. Fix: replace it with a real folder inside the store, or open the store at the "
         "symlink's target instead."
     )
