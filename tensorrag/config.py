@@ -18,6 +18,7 @@ variable                          meaning                                      d
 ``TENSORRAG_EXECUTOR``            default executor name                        ``local``
 ``TENSORRAG_MAX_WORKERS``         default parallelism of local executors       CPU count, min 4
 ``TENSORRAG_PROGRESS``            ``auto`` / ``on`` / ``off`` terminal bar       ``auto``
+``TENSORRAG_IMPORT_GUARD``        serialise first imports of card threads      ``true``
 ``MODAL_ENABLED``                 allow Modal executors                        ``true``
 ``TENSORRAG_MODAL_APP``           deployed Modal app name                      ``tensorrag``
 ================================  ===========================================  ==================
@@ -54,6 +55,8 @@ class Settings:
     executor: str = "local"
     max_workers: int = 4
     progress: str = "auto"
+    #: Card threads take one process-wide lock for first imports (tensorrag/cards/imports.py).
+    import_guard: bool = True
     modal_enabled: bool = True
     modal_app: str = "tensorrag"
 
@@ -96,6 +99,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         executor=env.get("TENSORRAG_EXECUTOR") or "local",
         max_workers=_int(env, "TENSORRAG_MAX_WORKERS", max(4, os.cpu_count() or 1)),
         progress=progress,
+        import_guard=_bool(env, "TENSORRAG_IMPORT_GUARD", True),
         modal_enabled=_bool(env, "MODAL_ENABLED", True),
         modal_app=env.get("TENSORRAG_MODAL_APP") or "tensorrag",
     )

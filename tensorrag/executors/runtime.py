@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from tensorrag._context import TaskContext, current_task
 from tensorrag.cards import BaseCard, card_class_of
+from tensorrag.cards.imports import guard_imports
 from tensorrag.cards.previews import json_safe
 from tensorrag.errors import CardDefinitionError, CardExecutionError, MissingOutputError
 from tensorrag.executors.capture import capture_output
@@ -179,6 +180,7 @@ def _card_from_source(card_type: str, source: str) -> type[BaseCard]:
     return found[0]
 
 
+@guard_imports()  # first imports of this thread wait for each other; see cards/imports.py
 def run_task(
     task: Task,
     store: ArtifactStore | None = None,
