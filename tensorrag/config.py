@@ -19,6 +19,9 @@ variable                          meaning                                      d
 ``TENSORRAG_MAX_WORKERS``         default parallelism of local executors       CPU count, min 4
 ``TENSORRAG_PROGRESS``            ``auto`` / ``on`` / ``off`` terminal bar       ``auto``
 ``TENSORRAG_IMPORT_GUARD``        serialise first imports of card threads      ``true``
+``TENSORRAG_MAX_LOG_LINES``       log events kept per node in a run            ``5000``
+``TENSORRAG_MAX_LOG_CHARS``       characters of log text kept per node         ``100000``
+``TENSORRAG_MAX_CARD_BYTES``      size limit of a card file                    ``1048576``
 ``MODAL_ENABLED``                 allow Modal executors                        ``true``
 ``TENSORRAG_MODAL_APP``           deployed Modal app name                      ``tensorrag``
 ================================  ===========================================  ==================
@@ -57,6 +60,13 @@ class Settings:
     progress: str = "auto"
     #: Card threads take one process-wide lock for first imports (tensorrag/cards/imports.py).
     import_guard: bool = True
+    #: Per node, a run keeps (in its events, manifest and listeners' stream) at most this many log lines
+    #: and ``max_log_chars`` characters of them; the rest is counted in one final "not kept" log event.
+    max_log_lines: int = 5000
+    #: Per node, the log text kept in results, ``Run.logs`` and cache entries (first and last halves).
+    max_log_chars: int = 100_000
+    #: Card files larger than this are refused (CardFileTooLargeError).
+    max_card_bytes: int = 1_048_576
     modal_enabled: bool = True
     modal_app: str = "tensorrag"
 
@@ -100,6 +110,9 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_workers=_int(env, "TENSORRAG_MAX_WORKERS", max(4, os.cpu_count() or 1)),
         progress=progress,
         import_guard=_bool(env, "TENSORRAG_IMPORT_GUARD", True),
+        max_log_lines=_int(env, "TENSORRAG_MAX_LOG_LINES", 5000),
+        max_log_chars=_int(env, "TENSORRAG_MAX_LOG_CHARS", 100_000),
+        max_card_bytes=_int(env, "TENSORRAG_MAX_CARD_BYTES", 1_048_576),
         modal_enabled=_bool(env, "MODAL_ENABLED", True),
         modal_app=env.get("TENSORRAG_MODAL_APP") or "tensorrag",
     )

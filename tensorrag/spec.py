@@ -20,8 +20,10 @@ dicts) shared by every executor and the one worker entry function::
               "config", "inputs": {port: {"type", "uri"} | {"type", "data"}},
               "storage": {"url", "options"}?, "key", "pipeline_id", "resources"}
     result = {"v": 1, "outputs": {port: {"type", "uri" | "data", "ext", "sha256"}},
-              "extras": {...same...}, "preview", "logs", "error": {"type", "message",
-              "traceback"}?, "timings"}
+              "extras": {...same...}, "preview", "logs", "logs_truncated", "error": {"type",
+              "message", "traceback"}?, "timings"}
+
+``logs`` holds at most ``TENSORRAG_MAX_LOG_CHARS`` characters; ``logs_truncated`` says some were cut.
 """
 
 from __future__ import annotations
@@ -340,6 +342,7 @@ class TaskResult:
     extras: dict[str, dict[str, Any]] = field(default_factory=dict)
     preview: dict[str, Any] | None = None
     logs: str = ""
+    logs_truncated: bool = False  # ``logs`` is the first and last part of a longer output
     error: dict[str, str] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     committed: bool = False  # the worker already wrote the cache entry (outputs hold uris)
@@ -358,6 +361,7 @@ class TaskResult:
             "extras": self.extras,
             "preview": self.preview,
             "logs": self.logs,
+            "logs_truncated": self.logs_truncated,
             "timings": self.timings,
             "committed": self.committed,
             "progress": self.progress,
@@ -380,6 +384,7 @@ class TaskResult:
             extras=payload.get("extras", {}),
             preview=payload.get("preview"),
             logs=payload.get("logs", ""),
+            logs_truncated=bool(payload.get("logs_truncated", False)),
             error=error,
             timings=payload.get("timings", {}),
             committed=bool(payload.get("committed", False)),

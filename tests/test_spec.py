@@ -372,6 +372,7 @@ class TestTaskResultWire:
             extras={"chart": {"type": "bytes", "data": b"\x89PNG", "ext": "png", "sha256": "cd"}},
             preview={"columns": ["a"], "rows": [[1]], "row_count": 1},
             logs="hello\n",
+            logs_truncated=True,
             timings={"execute": 0.5, "total": 0.75},
         )
         assert result.ok

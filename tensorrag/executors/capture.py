@@ -5,6 +5,11 @@ active, ``sys.stdout``/``sys.stderr`` are replaced by a router that sends each w
 registered for the writing thread (or to the real stream for threads that run no card), and a
 root logging handler does the same for log records. The router is removed when the last capture
 ends, so nothing is left patched after a run.
+
+A sink keeps at most ``max_chars`` characters (``TENSORRAG_MAX_LOG_CHARS`` in ``run_task``): the
+first half and the last half of the output, with one line in between that says how much was not
+kept, so a card that prints millions of lines cannot fill memory, results or cache entries.
+Live streaming (``on_line``) still sees every line; the engine caps what a run keeps of those.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import io
 import logging
 import sys
 import threading
+from collections import deque
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
@@ -29,16 +35,33 @@ _handler: logging.Handler | None = None
 
 
 class LineSink:
-    """Collects a task's output; calls ``on_line`` for every complete line (live streaming)."""
+    """Collects a task's output; calls ``on_line`` for every complete line (live streaming).
 
-    def __init__(self, on_line: Callable[[str], None] | None = None) -> None:
-        self._buf = io.StringIO()
+    Args:
+        on_line: called with each complete line, as it is written.
+        max_chars: keep at most this many characters (first and last halves); None keeps all.
+    """
+
+    def __init__(self, on_line: Callable[[str], None] | None = None, max_chars: int | None = None) -> None:
+        self._buf = io.StringIO()  # the head
+        self._room = max_chars // 2 if max_chars is not None else None  # left in the head
+        self._tail: deque[str] = deque()
+        self._tail_len = 0
+        self._tail_max = max_chars - max_chars // 2 if max_chars is not None else 0
+        self._max_chars = max_chars
+        self._cut_chars = 0
+        self._cut_lines = 0
         self._partial = ""
         self._on_line = on_line
 
+    @property
+    def truncated(self) -> bool:
+        """Some of the output was not kept (see :meth:`getvalue`)."""
+        return self._cut_chars > 0
+
     def write(self, text: str) -> None:
         """Record ``text``; complete lines are streamed at once."""
-        self._buf.write(text)
+        self._keep(text)
         if self._on_line is None:
             return
         chunk = self._partial + text
@@ -53,8 +76,40 @@ class LineSink:
         self._partial = ""
 
     def getvalue(self) -> str:
-        """Everything written so far."""
-        return self._buf.getvalue()
+        """Everything written so far, or its first and last parts around a line saying what was cut."""
+        if not self._cut_chars and not self._tail:
+            return self._buf.getvalue()
+        cut = ""
+        if self._cut_chars:
+            cut = (
+                f"\n… {self._cut_lines:,} lines ({self._cut_chars:,} characters) not kept here "
+                f"(limit {self._max_chars:,} characters per node, TENSORRAG_MAX_LOG_CHARS) …\n"
+            )
+        return self._buf.getvalue() + cut + "".join(self._tail)
+
+    def _keep(self, text: str) -> None:
+        if self._room is None:
+            self._buf.write(text)
+            return
+        if self._room > 0:
+            head, text = text[: self._room], text[self._room :]
+            self._buf.write(head)
+            self._room -= len(head)
+            if not text:
+                return
+        self._tail.append(text)
+        self._tail_len += len(text)
+        while self._tail_len > self._tail_max:  # drop the oldest part of the tail
+            first = self._tail[0]
+            excess = self._tail_len - self._tail_max
+            dropped = first if len(first) <= excess else first[:excess]
+            if dropped is first:
+                self._tail.popleft()
+            else:
+                self._tail[0] = first[excess:]
+            self._tail_len -= len(dropped)
+            self._cut_chars += len(dropped)
+            self._cut_lines += dropped.count("\n")
 
 
 class _Router(io.TextIOBase):
@@ -128,9 +183,9 @@ def routing() -> Iterator[None]:
 
 
 @contextmanager
-def capture_output(on_line: Callable[[str], None] | None = None) -> Iterator[LineSink]:
+def capture_output(on_line: Callable[[str], None] | None = None, max_chars: int | None = None) -> Iterator[LineSink]:
     """Capture this thread's stdout/stderr/logging into a :class:`LineSink` for the block."""
-    sink = LineSink(on_line)
+    sink = LineSink(on_line, max_chars)
     tid = threading.get_ident()
     with _lock:
         _retain()

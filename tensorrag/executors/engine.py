@@ -14,6 +14,11 @@ Algorithm (in the spirit of dask's ``get_async``):
 * **One queue.** Executors and their worker threads only ``put`` into a queue (task done, log
   line, progress); this loop is the only code that changes run state or calls listeners, so
   listeners never run concurrently.
+* **Logs.** Per node, a run keeps at most ``TENSORRAG_MAX_LOG_LINES`` log events and
+  ``TENSORRAG_MAX_LOG_CHARS`` characters of them (each line at most 10,000); the rest is counted
+  and reported in one last log event when the node ends (``NodeRecord.logs_truncated``). Listeners
+  hear what the run keeps, so a card printing millions of lines floods neither the manifest nor a
+  canvas. ``Run.logs`` holds the first and last part of the full text (executors/capture.py).
 * **Failure.** A failed node's descendants become ``skipped``; independent branches go on
   (``fail_fast`` stops starting new nodes instead). Timeouts and ``cancel()`` end nodes the
   same way. Every run ends in a terminal state with a ``pipeline_completion`` event.
@@ -36,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tensorrag.config import get_settings
 from tensorrag.errors import PipelineValidationError, TaskTimeoutError
 from tensorrag.executors import capture
 from tensorrag.executors.runtime import card_ref, commit_entry
@@ -54,6 +60,7 @@ log = logging.getLogger(__name__)
 #: Node states after which nothing more happens to the node in this run.
 TERMINAL = frozenset({"completed", "cached", "failed", "skipped"})
 Listener = Callable[[dict[str, Any]], None]
+_MAX_LINE = 10_000  # characters of one log event's text
 
 
 def _now() -> str:
@@ -74,6 +81,7 @@ class NodeRecord:
     output_type: str = "table"
     error: dict[str, str] | None = None
     logs: str = ""
+    logs_truncated: bool = False  # not every log line was kept (in the events or in ``logs``)
     message: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -88,6 +96,7 @@ class NodeRecord:
             "extras": self.extras,
             "output_type": self.output_type,
             "error": self.error,
+            "logs_truncated": self.logs_truncated,
             "message": self.message,
             "timings": self.timings,
         }
@@ -188,6 +197,9 @@ class Engine:
         self._attempts: dict[str, str] = {}  # node -> artifact folder of its attempt
         self._streamed: dict[str, bool] = {}  # node -> its logs arrived live (no replay at the end)
         self._cancelled = threading.Event()
+        settings = get_settings()
+        self._log_limits = (settings.max_log_lines, settings.max_log_chars)
+        self._logged: dict[str, list[int]] = {}  # node -> [lines kept, characters kept, lines not kept]
         self._plan = self._make_plan(targets)
         # Refuse cards that cannot run on this executor before anything runs.
         self.executor.preflight([p.card for p in self._plan.values()])
@@ -246,8 +258,34 @@ class Engine:
             except Exception:  # a broken listener must not break the run
                 log.exception("on_event listener failed on %s", event.get("type"))
 
+    def _log(self, nid: str, text: str) -> None:
+        counts = self._logged.setdefault(nid, [0, 0, 0])
+        max_lines, max_chars = self._log_limits
+        if len(text) > _MAX_LINE:
+            text = f"{text[:_MAX_LINE]}… ({len(text) - _MAX_LINE:,} more characters)"
+        if counts[2] or counts[0] >= max_lines or counts[1] + len(text) > max_chars:
+            counts[2] += 1  # once full, later lines are only counted: what is kept stays in order
+            return
+        counts[0] += 1
+        counts[1] += len(text)
+        self._emit({"type": "log", "node_id": nid, "text": text})
+
+    def _end_logs(self, nid: str) -> None:
+        counts = self._logged.pop(nid, None)
+        if counts is None or not counts[2]:
+            return
+        self.state.nodes[nid].logs_truncated = True
+        max_lines, max_chars = self._log_limits
+        text = (
+            f"… {counts[2]:,} more lines not kept (limit {max_lines:,} lines and {max_chars:,} characters per node: "
+            "TENSORRAG_MAX_LOG_LINES, TENSORRAG_MAX_LOG_CHARS); run.logs(node_id) has the first and last part"
+        )
+        self._emit({"type": "log", "node_id": nid, "text": text, "truncated": counts[2]})
+
     def _status(self, nid: str, status: str, message: str = "") -> None:
         rec = self.state.nodes[nid]
+        if status in TERMINAL:
+            self._end_logs(nid)
         rec.status, rec.message = status, message
         self._emit({"type": "node_status", "node_id": nid, "status": status, "message": message})
 
@@ -310,7 +348,7 @@ class Engine:
                     stopping = stopping or self.fail_fast
                 elif kind == "log":
                     if nid in inflight:
-                        self._emit({"type": "log", "node_id": nid, "text": payload})
+                        self._log(nid, payload)
                 elif kind == "progress":
                     if nid in inflight:
                         cur, tot = payload
@@ -448,9 +486,10 @@ class Engine:
             self._fail(nid, {"type": type(exc).__name__, "message": str(exc), "traceback": tb})
             return False
         rec.logs, rec.timings = result.logs, result.timings
+        rec.logs_truncated = result.logs_truncated
         if not self._streamed.get(nid, False):  # replay what the executor could not stream live
             for line in result.logs.splitlines():
-                self._emit({"type": "log", "node_id": nid, "text": line})
+                self._log(nid, line)
             for cur, tot in result.progress:
                 self._emit({"type": "progress", "node_id": nid, "current": cur, "total": tot})
         if result.error is not None:

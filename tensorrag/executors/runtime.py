@@ -28,6 +28,7 @@ from tensorrag._context import TaskContext, current_task
 from tensorrag.cards import BaseCard, card_class_of
 from tensorrag.cards.imports import guard_imports
 from tensorrag.cards.previews import json_safe
+from tensorrag.config import get_settings
 from tensorrag.errors import CardDefinitionError, CardExecutionError, MissingOutputError
 from tensorrag.executors.capture import capture_output
 from tensorrag.registry import card_registry
@@ -207,7 +208,7 @@ def run_task(
         if on_progress is not None:
             on_progress(current, total)
 
-    with capture_output(on_log) as sink:
+    with capture_output(on_log, get_settings().max_log_chars) as sink:
         token = current_task.set(TaskContext(task.run_id, task.node_id, progress))
         try:
             cls = task.card_class or resolve_card(task.card)
@@ -238,7 +239,7 @@ def run_task(
             }
         finally:
             current_task.reset(token)
-    result.logs = sink.getvalue()
+    result.logs, result.logs_truncated = sink.getvalue(), sink.truncated
     timings["total"] = time.perf_counter() - t0
     result.timings = timings
     if result.error is None and store is not None and task.cache_key:
@@ -268,7 +269,7 @@ def commit_entry(
         "extras": result.extras,
         "preview": result.preview,
         "output_type": output_type,
-        "logs": result.logs[-100_000:],
+        "logs": result.logs,  # at most TENSORRAG_MAX_LOG_CHARS (capture.LineSink)
         "timings": result.timings,
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }

@@ -410,3 +410,11 @@ def t_frame(rows: int = 1000) -> pd.DataFrame:
 def t_frame_rows(df: pd.DataFrame) -> dict:
     """Counts rows."""
     return {"rows": len(df)}
+
+
+@tr.card(category="data")
+def t_chatty(lines: int = 10) -> dict:
+    """Print ``lines`` numbered lines (``line 0``, ``line 1``, ...)."""
+    for i in range(lines):
+        print(f"line {i}")
+    return {"lines": lines}

@@ -12,7 +12,10 @@ import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["CIRCULAR_IMPORTS", "SKLEARN_IMPORTS", "Outcome", "race_script", "run_fresh", "write_circular_package"]
 
@@ -54,7 +57,7 @@ def write_circular_package(root: Path) -> None:
         path.write_text(text)
 
 
-_TEMPLATE = '''\
+_TEMPLATE = """\
 import sys
 import time
 
@@ -75,15 +78,15 @@ for node_id in pipeline.nodes:
         print(f"{{node_id}}: {{error['type']}}: {{error['message']}}")
 print(f"elapsed {{elapsed:.3f}}")
 sys.exit(0 if run.ok else 1)
-'''
+"""
 
-_CARD = '''\
+_CARD = """\
 @tr.card(category="data")
 def race_{i}() -> dict:
     {statement}
     time.sleep({sleep})
     return {{"card": {i}}}
-'''
+"""
 
 
 def race_script(imports: list[str], *, sleep: float = 0.0) -> str:
