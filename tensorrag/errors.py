@@ -10,6 +10,7 @@ error derives from it too (``except KeyError`` still catches an unknown card typ
     │   └── UnknownCardTypeError     no card with that type (with did-you-mean)    (KeyError)
     ├── CardError                    something about one card
     │   ├── CardDefinitionError      a card class / @card function is malformed    (TypeError)
+    │   │   └── CardFileTooLargeError a card file is over TENSORRAG_MAX_CARD_BYTES
     │   ├── CardConfigError          a node's config does not fit its schema       (ValueError)
     │   └── CardExecutionError       a card failed while running
     │       └── MissingOutputError   a card did not produce a declared output
@@ -41,6 +42,7 @@ __all__ = [
     "CardDefinitionError",
     "CardError",
     "CardExecutionError",
+    "CardFileTooLargeError",
     "ConfigError",
     "DuplicateNodeError",
     "ExecutorError",
@@ -111,6 +113,24 @@ class CardError(TensorragError):
 
 class CardDefinitionError(CardError, TypeError):
     """A card class or ``@card`` function is malformed (fix the card's code)."""
+
+
+class CardFileTooLargeError(CardDefinitionError):
+    """A card file is larger than the limit (``TENSORRAG_MAX_CARD_BYTES``); it is not read further.
+
+    Attributes:
+        path: the card file.
+        size: its size in bytes (UTF-8).
+        limit: the limit in bytes.
+    """
+
+    def __init__(self, path: str, size: int, limit: int) -> None:
+        self.path, self.size, self.limit = path, size, limit
+        super().__init__(
+            f"Card file {path!r} is {size:,} bytes; card files may be at most {limit:,} bytes "
+            "(TENSORRAG_MAX_CARD_BYTES). Keep data out of the card's source: load it in execute() "
+            "from storage or a URL, or raise the limit."
+        )
 
 
 class CardConfigError(CardError, ValueError):

@@ -33,7 +33,6 @@ same ``card_type`` differently and both work in one process. Every name and path
 
 from __future__ import annotations
 
-import ast
 import difflib
 import hashlib
 import logging
@@ -42,11 +41,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from tensorrag.cards.base import BaseCard
-from tensorrag.cards.validate import ValidationIssue, ValidationResult, validate_card_source
+from tensorrag.cards.validate import ValidationIssue, ValidationResult, decode_card_source, validate_card_source
 from tensorrag.config import get_settings
 from tensorrag.errors import (
     ArtifactNotFoundError,
     CardDefinitionError,
+    CardFileTooLargeError,
     StorageError,
     UnknownCardTypeError,
     UnsafePathError,
@@ -202,7 +202,7 @@ def card_class_from_source(source: str, path: str = "<card>", project: str = "")
 def _build_class(source: str, result: ValidationResult, path: str, project: str) -> type[ProjectCard]:
     schema = result.extracted_schema
     assert schema is not None and result.class_name is not None
-    extra = _class_literals(source, result.class_name, ("resources",))
+    extra = dict(result.literals)  # read by the validator's parse; the source is not parsed again
     doc = extra.pop("__doc__", None)
     namespace: dict[str, Any] = {
         **schema,
@@ -217,57 +217,6 @@ def _build_class(source: str, result: ValidationResult, path: str, project: str)
     cls = cast("type[ProjectCard]", type(result.class_name, (ProjectCard,), namespace))
     cls.check_definition()
     return cls
-
-
-def _class_literals(source: str, class_name: str, names: tuple[str, ...]) -> dict[str, Any]:
-    """Literal values of ``names`` (last binding wins) and the docstring of the card class, read from the AST."""
-    out: dict[str, Any] = {}
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ClassDef) and node.name == class_name:
-            doc = ast.get_docstring(node)
-            if doc:
-                out["__doc__"] = doc
-            for stmt in node.body:
-                target, value = None, None
-                if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-                    target, value = stmt.targets[0], stmt.value
-                elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-                    target, value = stmt.target, stmt.value
-                if isinstance(target, ast.Name) and target.id in names and value is not None:
-                    try:
-                        out[target.id] = ast.literal_eval(value)
-                    except (ValueError, TypeError, SyntaxError):  # the validator reports these
-                        pass
-            break
-    return out
-
-
-def _line_of(source: str, class_name: str | None, attr: str) -> int | None:
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and node.name == class_name:
-            for stmt in node.body:
-                targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
-                if any(isinstance(t, ast.Name) and t.id == attr for t in targets):
-                    return stmt.lineno
-            return node.lineno
-    return None
-
-
-def _with_issue(result: ValidationResult, issue: ValidationIssue) -> ValidationResult:
-    issues = sorted([*result.errors, issue], key=lambda i: i.line or 0)
-    success = result.success and issue.severity != "error"
-    return ValidationResult(
-        success,
-        issues,
-        result.extracted_schema if success else None,
-        result.filename,
-        result.class_name,
-        result.card_type,
-    )
 
 
 # --------------------------------------------------------------------------- workspace
@@ -516,16 +465,14 @@ class Project:
 
         Raises:
             UnsafePathError: ``path`` is not an acceptable card path.
+            CardFileTooLargeError: ``source`` is over ``TENSORRAG_MAX_CARD_BYTES`` (nothing is saved).
         """
         path = check_card_path(path)
         if isinstance(source, (bytes, bytearray)):
-            raw = bytes(source)
-            try:
-                source = raw.decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                at = raw[: exc.start].count(b"\n") + 1
-                issue = ValidationIssue(at, f"File is not valid UTF-8: {exc.reason} at byte {exc.start}")
-                return ValidationResult(False, [issue], None, path)
+            decoded = decode_card_source(bytes(source), path)
+            if isinstance(decoded, ValidationResult):
+                return decoded
+            source = decoded
         if not isinstance(source, str):
             raise TypeError(f"Card source must be str or bytes; got {type(source).__name__}.")
         result = validate_card_source(source, filename=path)
@@ -535,10 +482,9 @@ class Project:
         with self._lock:
             card_type = result.card_type
             owner = next((p for p, c in self._files.items() if c.card_type == card_type and p != path), None)
-            line = _line_of(source, result.class_name, "card_type")
+            line = result.line_of("card_type")
             if owner is not None:
-                return _with_issue(
-                    result,
+                return result.with_issue(
                     ValidationIssue(
                         line,
                         f"card_type {card_type!r} is already defined by {owner!r} in project {self.name!r}; "
@@ -546,8 +492,7 @@ class Project:
                     ),
                 )
             if card_type in card_registry:
-                result = _with_issue(
-                    result,
+                result = result.with_issue(
                     ValidationIssue(
                         line,
                         f"card_type {card_type!r} shadows a built-in card in this project's pipelines",
@@ -619,10 +564,12 @@ class Project:
             self._reject(path, ValidationResult(False, [ValidationIssue(None, str(exc))], None, path))
             return
         try:
-            source = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            issue = ValidationIssue(data[: exc.start].count(b"\n") + 1, f"File is not valid UTF-8: {exc.reason}")
-            self._reject(path, ValidationResult(False, [issue], None, path))
+            source = decode_card_source(data, path)
+        except CardFileTooLargeError as exc:
+            self._reject(path, ValidationResult(False, [ValidationIssue(None, str(exc))], None, path))
+            return
+        if isinstance(source, ValidationResult):
+            self._reject(path, source)
             return
         result = validate_card_source(source, filename=path)
         if not result.success:
@@ -631,15 +578,15 @@ class Project:
         owner = next((p for p, c in self._files.items() if c.card_type == result.card_type), None)
         if owner is not None:
             issue = ValidationIssue(
-                _line_of(source, result.class_name, "card_type"),
+                result.line_of("card_type"),
                 f"card_type {result.card_type!r} is already defined by {owner!r}; this file is ignored",
             )
-            self._reject(path, _with_issue(result, issue))
+            self._reject(path, result.with_issue(issue))
             return
         try:
             cls = _build_class(source, result, path, self.name)
         except CardDefinitionError as exc:
-            self._reject(path, _with_issue(result, ValidationIssue(None, str(exc))))
+            self._reject(path, result.with_issue(ValidationIssue(None, str(exc))))
             return
         self._add(path, cls)
 

@@ -43,12 +43,19 @@ Checks, in the original's words where it had them:
 
 Not checked (as in the original): inheritance through an intermediate class, imports, and
 whether the ``card_type`` is already taken.
+
+A card file larger than ``TENSORRAG_MAX_CARD_BYTES`` (1 MiB) is refused with
+:class:`~tensorrag.errors.CardFileTooLargeError` before it is parsed. :func:`decode_card_source`
+is the one place that turns a file's bytes into its text. The result carries what the parse
+already read (``literals``: ``resources`` and the class docstring; ``lines``: where each class
+attribute is bound), so callers never parse the file again.
 """
 
 from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import difflib
 import keyword
 import math
@@ -60,7 +67,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from tensorrag.cards.base import CATEGORIES, EXECUTION_MODES, VIEW_TYPES
 from tensorrag.cards.patterns import compile_pattern
 from tensorrag.cards.schema import is_json_type, normalize_schema, validate_config
-from tensorrag.errors import CardDefinitionError
+from tensorrag.config import get_settings
+from tensorrag.errors import CardDefinitionError, CardFileTooLargeError
 from tensorrag.spec import PORT_TYPES
 
 if TYPE_CHECKING:
@@ -75,6 +83,8 @@ __all__ = [
     "Severity",
     "ValidationIssue",
     "ValidationResult",
+    "check_card_size",
+    "decode_card_source",
     "validate_card_file",
     "validate_card_source",
 ]
@@ -145,6 +155,9 @@ class ValidationResult:
             else ``None``.
         filename: the name used in messages.
         class_name: the name of the ``BaseCard`` subclass, when exactly one was found.
+        literals: literal values read from the class: ``resources`` (when a literal) and the
+            class docstring (``"__doc__"``, when it has one).
+        lines: the line of each class attribute's last binding, and ``"class"``: the class's line.
     """
 
     success: bool
@@ -153,6 +166,8 @@ class ValidationResult:
     filename: str = "<card>"
     class_name: str | None = None
     _card_type: str | None = field(default=None, repr=False, compare=False)
+    literals: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def card_type(self) -> str | None:
@@ -174,6 +189,17 @@ class ValidationResult:
             "extracted_schema": copy.deepcopy(self.extracted_schema),
         }
 
+    def line_of(self, attr: str) -> int | None:
+        """The line binding class attribute ``attr``, else the class's line (None without a class)."""
+        return self.lines.get(attr, self.lines.get("class"))
+
+    def with_issue(self, issue: ValidationIssue) -> ValidationResult:
+        """A copy with ``issue`` added (an error makes it unsuccessful and drops the schema)."""
+        issues = sorted([*self.errors, issue], key=lambda i: i.line or 0)
+        success = self.success and issue.severity != "error"
+        schema = self.extracted_schema if success else None
+        return dataclasses.replace(self, success=success, errors=issues, extracted_schema=schema)
+
     def raise_for_errors(self) -> ValidationResult:
         """Raise if the file is invalid; return ``self`` otherwise (for chaining).
 
@@ -189,18 +215,43 @@ class ValidationResult:
         raise CardDefinitionError("\n".join(lines), card_type=self.card_type)
 
 
+def check_card_size(size: int, filename: str = "<card>") -> None:
+    """Refuse a card file of ``size`` bytes when it is over ``TENSORRAG_MAX_CARD_BYTES``.
+
+    Raises:
+        CardFileTooLargeError: it is.
+    """
+    limit = get_settings().max_card_bytes
+    if size > limit:
+        raise CardFileTooLargeError(filename, size, limit)
+
+
+def decode_card_source(data: bytes, filename: str = "<card>") -> str | ValidationResult:
+    """The text of a card file's bytes (UTF-8, a leading BOM dropped), or a failed result saying where it is not.
+
+    Raises:
+        CardFileTooLargeError: ``data`` is over ``TENSORRAG_MAX_CARD_BYTES``.
+    """
+    check_card_size(len(data), filename)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return _failed(filename, line, f"File is not valid UTF-8: {exc.reason} at byte {exc.start}")
+
+
 def validate_card_file(path: str | os.PathLike[str]) -> ValidationResult:
     """Validate the card file at ``path`` (read as UTF-8; never imported or executed).
 
     Raises:
         OSError: the file cannot be read.
+        CardFileTooLargeError: the file is over ``TENSORRAG_MAX_CARD_BYTES`` (it is not read).
     """
-    data = Path(path).read_bytes()
-    try:
-        source = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        return _failed(str(path), line, f"File is not valid UTF-8: {exc.reason} at byte {exc.start}")
+    file = Path(path)
+    check_card_size(file.stat().st_size, str(path))
+    source = decode_card_source(file.read_bytes(), str(path))
+    if isinstance(source, ValidationResult):
+        return source
     return validate_card_source(source, filename=str(path))
 
 
@@ -214,7 +265,12 @@ def validate_card_source(source: str, filename: str = "<card>") -> ValidationRes
     Returns:
         The :class:`ValidationResult`; call ``.raise_for_errors()`` to turn errors into a
         :class:`~tensorrag.errors.CardDefinitionError`.
+
+    Raises:
+        CardFileTooLargeError: ``source`` is over ``TENSORRAG_MAX_CARD_BYTES`` in UTF-8.
     """
+    if len(source) * 4 > get_settings().max_card_bytes:  # could be over: measure (a char is 1-4 bytes)
+        check_card_size(len(source.encode("utf-8", "surrogatepass")), filename)
     source = source.removeprefix("\ufeff")
     try:
         tree = ast.parse(source, filename=filename)
@@ -311,7 +367,20 @@ class _CardChecker:
             self.filename,
             self.cls.name,
             card_type if isinstance(card_type, str) else None,
+            literals=self.literals(),
+            lines={"class": self.cls.lineno, **{name: b[-1].line for name, b in self.bindings.items()}},
         )
+
+    def literals(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        bound = self.final("resources")
+        value = _literal(bound.value) if bound is not None and bound.value is not None else _NOT_LITERAL
+        if value is not _NOT_LITERAL:
+            out["resources"] = value
+        doc = ast.get_docstring(self.cls)
+        if doc:
+            out["__doc__"] = doc
+        return out
 
     def extracted_schema(self) -> dict[str, Any]:
         return {
