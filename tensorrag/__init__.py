@@ -20,7 +20,9 @@ from tensorrag._version import __version__
 from tensorrag.cards import BaseCard, CardFunction, card
 from tensorrag.cards.catalog import list_cards, register
 from tensorrag.errors import (
+    ArtifactCorruptError,
     ArtifactNotFoundError,
+    CacheTokenError,
     CardConfigError,
     CardDefinitionError,
     CardError,
@@ -53,8 +55,10 @@ from tensorrag.run import Run
 from tensorrag.workspace import Project, Workspace
 
 __all__ = [
+    "ArtifactCorruptError",
     "ArtifactNotFoundError",
     "BaseCard",
+    "CacheTokenError",
     "CardConfigError",
     "CardDefinitionError",
     "CardError",

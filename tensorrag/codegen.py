@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["pipeline_to_python"]
 
-_RESERVED = {"card", "id", "position", "resources"}
+_RESERVED = {"cache", "card", "id", "position", "resources"}
 
 
 def pipeline_to_python(pipeline: Pipeline, variable: str = "p") -> str:
@@ -48,6 +48,8 @@ def pipeline_to_python(pipeline: Pipeline, variable: str = "p") -> str:
         args = [repr(node.card_type), f"id={node.id!r}", f"position={dict(node.position)!r}"]
         if node.resources is not None:
             args.append(f"resources={node.resources!r}")
+        if not node.cache:
+            args.append("cache=False")
         config = dict(node.config)
         plain = {k: v for k, v in config.items() if _is_kwarg(k)}
         args += [f"{k}={_literal(v)}" for k, v in plain.items()]

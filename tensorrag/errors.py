@@ -13,7 +13,8 @@ error derives from it too (``except KeyError`` still catches an unknown card typ
     │   │   └── CardFileTooLargeError a card file is over TENSORRAG_MAX_CARD_BYTES
     │   ├── CardConfigError          a node's config does not fit its schema       (ValueError)
     │   └── CardExecutionError       a card failed while running
-    │       └── MissingOutputError   a card did not produce a declared output
+    │       ├── MissingOutputError   a card did not produce a declared output
+    │       └── CacheTokenError      a card's cache_token(config) raised
     ├── PipelineError                something about the graph
     │   ├── WiringError              connect() refused an edge                     (ValueError)
     │   ├── DuplicateNodeError       a node id is already taken                    (ValueError)
@@ -21,6 +22,7 @@ error derives from it too (``except KeyError`` still catches an unknown card typ
     │   └── PipelineValidationError  validate() found problems (``.problems``)
     ├── StorageError                 the artifact store failed
     │   ├── ArtifactNotFoundError    no artifact at that ref                       (FileNotFoundError)
+    │   ├── ArtifactCorruptError     an artifact's bytes do not match its sha256
     │   ├── UnsafePathError          a user-given name or path is not allowed      (ValueError)
     │   ├── StorageUnavailableError  the storage server cannot be reached          (ConnectionError)
     │   ├── StoragePermissionError   no/refused credentials, no access, read-only  (PermissionError)
@@ -37,7 +39,9 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ArtifactCorruptError",
     "ArtifactNotFoundError",
+    "CacheTokenError",
     "CardConfigError",
     "CardDefinitionError",
     "CardError",
@@ -160,6 +164,10 @@ class MissingOutputError(CardExecutionError):
     """A card finished without producing one of its declared outputs."""
 
 
+class CacheTokenError(CardExecutionError):
+    """A card's ``cache_token(config)`` raised, so the node's cache key cannot be computed."""
+
+
 class PipelineError(TensorragError):
     """Something is wrong with the graph."""
 
@@ -212,6 +220,27 @@ class StorageError(TensorragError):
 
 class ArtifactNotFoundError(StorageError, FileNotFoundError):
     """No artifact exists at the given ref."""
+
+
+class ArtifactCorruptError(StorageError):
+    """An artifact's bytes no longer match the sha256 recorded when it was written.
+
+    Attributes:
+        uri: where the artifact is.
+        expected: the recorded sha256.
+        actual: the sha256 of the bytes found.
+    """
+
+    def __init__(self, uri: str, expected: str, actual: str) -> None:
+        self.uri, self.expected, self.actual = uri, expected, actual
+        super().__init__(
+            f"Artifact {uri} is corrupt: its sha256 is {actual[:16]}..., but {expected[:16]}... was recorded "
+            "when it was written (the file was changed or truncated after the run). Re-run the node that "
+            "produces it (the cache recomputes it), or restore the file."
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.uri, self.expected, self.actual))
 
 
 class UnsafePathError(StorageError, ValueError):

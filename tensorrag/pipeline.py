@@ -31,6 +31,7 @@ from tensorrag.cards import BaseCard, card_class_of
 from tensorrag.cards.schema import validate_config
 from tensorrag.errors import (
     CardConfigError,
+    ConfigError,
     DuplicateNodeError,
     PipelineValidationError,
     RegistryError,
@@ -62,6 +63,7 @@ class Node:
         id: stable node id.
         card_type: the card's registry name.
         card: the card class, or None when the type is unknown (``validate`` reports it).
+        cache: False when the node never uses the cache (always runs, never commits an entry).
     """
 
     __slots__ = (
@@ -69,6 +71,7 @@ class Node:
         "_memo",
         "_pipeline",
         "_spec_extra",
+        "cache",
         "card",
         "card_type",
         "id",
@@ -87,6 +90,7 @@ class Node:
         position: dict[str, float],
         resources: dict[str, Any] | None,
         spec_extra: dict[str, Any] | None = None,
+        cache: bool = True,
     ) -> None:
         self._pipeline = pipeline
         self.id = id
@@ -95,6 +99,7 @@ class Node:
         self._config = config
         self.position = position
         self.resources = resources
+        self.cache = cache
         self._spec_extra = spec_extra or {}
         self.load_error: str | None = None  # why a registered card type could not be loaded
         self._memo: tuple[Any, Any, dict[str, Any], list[dict[str, str]]] | None = None
@@ -147,6 +152,7 @@ class Node:
             config=json_copy(self._config),
             position=dict(self.position),
             resources=json_copy(self.resources) if self.resources else None,
+            cache=self.cache,
             **json_copy(self._spec_extra),
         )
 
@@ -277,6 +283,7 @@ class Pipeline:
         *,
         position: Mapping[str, float] | None = None,
         resources: Mapping[str, Any] | None = None,
+        cache: bool = True,
         **config: Any,
     ) -> Node:
         """Add a node.
@@ -286,6 +293,7 @@ class Pipeline:
             id: the node id; default ``{card_type}-{n}``.
             position: canvas position ``{"x", "y"}``; default placed after the last node.
             resources: per-node executor hints (``{"gpu": "A10G", "timeout": 900}``).
+            cache: False to never cache this node (it always runs; see docs/cache.md).
             **config: config values; checked now against the card's schema.
 
         Returns:
@@ -296,6 +304,8 @@ class Pipeline:
             DuplicateNodeError: the id is taken.
             CardConfigError: the config does not fit the schema (every bad field listed).
         """
+        if not isinstance(cache, bool):
+            raise ConfigError(f"add(..., cache=...) must be True or False; got {cache!r}.")
         if isinstance(card, str):
             card_type, cls = card, self.registry.get(card)
             cls = card_class_of(cls)
@@ -307,7 +317,9 @@ class Pipeline:
             if node_id in self._nodes:
                 raise DuplicateNodeError(f"A node with id {node_id!r} already exists in pipeline {self.name!r}.")
             pos = dict(position) if position else self._next_position()
-            node = Node(self, node_id, card_type, cls, dict(config), pos, dict(resources) if resources else None)
+            node = Node(
+                self, node_id, card_type, cls, dict(config), pos, dict(resources) if resources else None, cache=cache
+            )
             _, problems = node._check_config()
             if problems:
                 raise _config_error(node, problems)
@@ -447,6 +459,20 @@ class Pipeline:
             target = self.node(node)
             target.resources = dict(resources) if resources else None
         self._emit({"op": "update_node", "node_id": target.id, "fields": ["resources"]})
+        return target
+
+    def set_cache(self, node: str | Node, enabled: bool) -> Node:
+        """Let a node use the cache (True, the default) or never cache it (False; see docs/cache.md).
+
+        Raises:
+            ConfigError: ``enabled`` is not a bool.
+        """
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"set_cache(node, enabled) needs True or False; got {enabled!r}.")
+        with self._lock:
+            target = self.node(node)
+            target.cache = enabled
+        self._emit({"op": "update_node", "node_id": target.id, "fields": ["cache"]})
         return target
 
     # ------------------------------------------------------------------ checking
@@ -791,7 +817,9 @@ class Pipeline:
                 "extra": ns.extra,
                 "data_extra": ns.data_extra,
             }
-            node = Node(self, ns.id, ns.card_type, card, dict(ns.config), dict(ns.position), ns.resources, extra)
+            node = Node(
+                self, ns.id, ns.card_type, card, dict(ns.config), dict(ns.position), ns.resources, extra, ns.cache
+            )
             node.load_error = load_error
             self._nodes[ns.id] = node
         self._edges = list(spec.edges)

@@ -78,6 +78,7 @@ class NodeSpec:
     resources: dict[str, Any] | None = None
     card_schema: dict[str, Any] | None = None
     node_type: str = "cardNode"
+    cache: bool = True  # saved as data.cache = false only when off (older files have no key)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown node keys, kept verbatim
     data_extra: dict[str, Any] = field(default_factory=dict)  # unknown data keys, kept verbatim
 
@@ -86,6 +87,8 @@ class NodeSpec:
         data: dict[str, Any] = {"card_type": self.card_type, "config": json_copy(self.config)}
         if self.resources is not None:
             data["resources"] = json_copy(self.resources)
+        if not self.cache:
+            data["cache"] = False
         if self.card_schema is not None:
             data["cardSchema"] = json_copy(self.card_schema)
         data.update(json_copy(self.data_extra))
@@ -208,7 +211,10 @@ def _node_from_dict(raw: Any, index: int) -> NodeSpec:
     if not isinstance(pos, dict):
         raise SpecError(f"{where}.position must be an object with x and y (node {node_id!r}).")
     resources = data.get("resources")
-    known_data = {"card_type", "config", "cardSchema", "resources"}
+    cache = data.get("cache", True)
+    if not isinstance(cache, bool):
+        raise SpecError(f"{where}.data.cache must be true or false (node {node_id!r}); got {cache!r}.")
+    known_data = {"card_type", "config", "cardSchema", "resources", "cache"}
     known_node = {"id", "type", "position", "data", "config"}
     node_type = raw.get("type", "cardNode")
     if node_type not in ("cardNode", "custom"):
@@ -221,6 +227,7 @@ def _node_from_dict(raw: Any, index: int) -> NodeSpec:
         resources=json_copy(resources) if resources is not None else None,
         card_schema=json_copy(schema) if isinstance(schema, dict) else None,
         node_type=node_type,
+        cache=cache,
         extra={k: json_copy(v) for k, v in raw.items() if k not in known_node},
         data_extra={k: json_copy(v) for k, v in data.items() if k not in known_data},
     )

@@ -68,6 +68,8 @@ class BaseCard:
     output_schema: ClassVar[dict[str, str]] = {}
     #: Optional hints for executors, e.g. ``{"gpu": "T4", "timeout": 600, "memory": 16384}``.
     resources: ClassVar[dict[str, Any]] = {}
+    #: A manual version, part of the cache key: bump it when behaviour changes outside the card's code.
+    version: ClassVar[str | int | None] = None
 
     def execute(self, config: dict[str, Any], inputs: dict[str, str], storage: Any) -> dict[str, str]:
         """Run the card.
@@ -93,6 +95,19 @@ class BaseCard:
             if port in outputs:
                 return preview_value(storage.load(outputs[port]), self.output_view_type)
         return {}
+
+    def cache_token(self, config: dict[str, Any]) -> str | None:
+        """A fingerprint of what the card reads from outside the pipeline; part of the cache key.
+
+        Runs in the orchestrator before the cache lookup, so keep it cheap (``fsspec`` ``info()``
+        of a file, not its contents). Return ``""`` when the card reads nothing outside its config
+        and inputs (the default), a string that changes whenever that outside data changes (see
+        :func:`tensorrag.cards.tokens.file_token`), or ``None`` to never cache the node.
+
+        Args:
+            config: the node's validated config (defaults filled).
+        """
+        return ""
 
     # ------------------------------------------------------------------ class-level helpers
 
@@ -132,24 +147,25 @@ class BaseCard:
 
     @classmethod
     def fingerprint(cls) -> str:
-        """A hash of the card's identity and code; part of every cache key.
+        """A hash of the card's type and code; part of every cache key.
 
-        Editing the card's source changes it, so cached results of the old code are not reused.
+        It covers the card's source and the same-module functions and classes it references by
+        name (see :mod:`tensorrag.cards.identity`). Computed on every call, never stored on the
+        class, so a helper redefined in a notebook changes it at once.
         """
-        cached = cls.__dict__.get("_tr_fingerprint")
-        if cached is None:
-            cached = hashlib.sha256(cls._code_identity().encode()).hexdigest()[:16]
-            cls._tr_fingerprint = cached  # type: ignore[attr-defined]
-        return cached
+        return hashlib.sha256(cls._code_identity().encode()).hexdigest()[:16]
+
+    @classmethod
+    def _code_roots(cls) -> list[Any]:
+        """Where the code fingerprint starts (the class; ``@card`` classes: their function)."""
+        return [cls]
 
     @classmethod
     def _code_identity(cls) -> str:
-        try:
-            source = inspect.getsource(cls)
-        except (OSError, TypeError):  # no source file (exec'd code): hash the bytecode instead
-            source = "\n".join(code_digest(v) for v in vars(cls).values() if inspect.isfunction(v))
-            source = f"{cls.__module__}:{cls.__qualname__}\n{source}"
-        return f"{cls.card_type}\n{source}"
+        from tensorrag.cards.identity import code_text  # imports this module
+
+        roots = cls._code_roots()
+        return f"{cls.card_type}\n{code_text(roots, getattr(roots[0], '__module__', cls.__module__))}"
 
     @classmethod
     def check_definition(cls) -> None:

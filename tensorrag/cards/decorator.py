@@ -25,7 +25,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from tensorrag.cards.base import BaseCard, code_digest
+from tensorrag.cards.base import BaseCard
 from tensorrag.errors import CardDefinitionError, CardExecutionError, MissingOutputError
 from tensorrag.spec import PORT_TYPES
 
@@ -40,6 +40,7 @@ class FunctionCard(BaseCard):
     _fn: ClassVar[Callable[..., Any]]
     _config_model: ClassVar[Any] = None
     _input_names: ClassVar[tuple[str, ...]] = ()
+    _cache_token: ClassVar[Callable[[dict[str, Any]], str | None] | None] = None
 
     def execute(self, config: dict[str, Any], inputs: dict[str, str], storage: Any) -> dict[str, str]:
         """Load the inputs, call the function, save what it returns under the output ports."""
@@ -82,13 +83,16 @@ class FunctionCard(BaseCard):
                 storage.save(port, value)  # an extra artifact (a chart, a report): kept, not a port
         return refs
 
+    def cache_token(self, config: dict[str, Any]) -> str | None:
+        """The ``cache_token=`` callable given to ``@card`` (called with the config), else ``""``."""
+        fn = type(self)._cache_token
+        if fn is None:
+            return ""
+        return fn({k: v for k, v in config.items() if not k.startswith("_")})  # type: ignore[no-any-return]
+
     @classmethod
-    def _code_identity(cls) -> str:
-        try:
-            source = inspect.getsource(cls._fn)
-        except (OSError, TypeError):  # no source file (exec'd code): hash the bytecode instead
-            source = f"{cls._fn.__module__}:{cls._fn.__qualname__}\n{code_digest(cls._fn)}"
-        return f"{cls.card_type}\n{source}"
+    def _code_roots(cls) -> list[Any]:
+        return [cls._fn]
 
 
 class CardFunction:
@@ -126,6 +130,8 @@ def card(
     execution_mode: str = "local",
     output_view_type: str | None = None,
     resources: Mapping[str, Any] | None = None,
+    cache_token: Callable[[dict[str, Any]], str | None] | None = None,
+    version: str | int | None = None,
 ) -> Any:
     """Make a card from a typed function (see the module docstring).
 
@@ -139,6 +145,10 @@ def card(
         execution_mode: ``"local"`` or ``"modal"``.
         output_view_type: preview format; defaults by the first output's type.
         resources: executor hints, e.g. ``{"gpu": "T4", "timeout": 600}``.
+        cache_token: ``f(config) -> str | None``, a fingerprint of what the function reads from
+            outside the pipeline (see :meth:`BaseCard.cache_token`); ``None`` from it means "never
+            cache this node". Runs in the orchestrator before each cache lookup.
+        version: a manual version, part of the cache key (bump it to invalidate cached results).
 
     Returns:
         A :class:`CardFunction` (or a decorator when called with keywords only).
@@ -149,8 +159,18 @@ def card(
     """
 
     def wrap(f: Callable[..., Any]) -> CardFunction:
-        return _make(f, card_type, outputs, display_name, description, category, execution_mode,
+        if cache_token is not None and not callable(cache_token):
+            raise CardDefinitionError(
+                f"@card function {f.__qualname__}: cache_token must be a callable f(config) -> str | None; "
+                f"got {type(cache_token).__name__}.",
+                card_type=card_type or f.__name__,
+            )
+        made = _make(f, card_type, outputs, display_name, description, category, execution_mode,
                      output_view_type, resources)
+        cls = made.card_class
+        cls._cache_token = staticmethod(cache_token) if cache_token is not None else None  # type: ignore[assignment]
+        cls.version = version
+        return made
 
     return wrap(fn) if fn is not None else wrap
 

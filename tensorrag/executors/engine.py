@@ -7,10 +7,19 @@ Algorithm (in the spirit of dask's ``get_async``):
   config is validated and filled once, up front.
 * **Ready set, no levels.** A node becomes ready the moment its last parent finishes. Ready
   nodes are started in plan order while fewer than ``executor.max_workers`` are in flight.
-* **Cache.** Starting a node first computes its key: a hash of the card's type and code
-  fingerprint, its normalised config and the sha256 of each input artifact. If the store holds a
-  complete entry for that key (its ``_meta.json`` and every artifact it lists), the node is
-  ``cached`` at once and its children become ready; otherwise a task is built and submitted.
+* **Cache.** Starting a node first computes its key (:func:`cache_key`): a hash of the card's
+  type, code fingerprint (its source and the same-module helpers it calls, computed once per
+  run) and ``version``, its normalised config, the sha256 of each input artifact, and the
+  card's ``cache_token(config)`` (a fingerprint of files/URLs it reads, computed here, in the
+  orchestrator). A token of ``None``, ``Node.cache == False`` or ``run(cache=False)`` skips the
+  lookup; the first two also never commit. If the store holds a complete entry for the key (its
+  ``_meta.json`` and every artifact it lists, from an attempt that was not abandoned) whose
+  artifacts still match their sha256 (checked by stamp, hashed when the stamp changed), the node
+  is ``cached`` at once and its children become ready; a corrupt artifact emits a ``warning``
+  event and the node recomputes. Otherwise a task is built and submitted. Only an attempt the
+  engine still wants commits: a timeout or cancel marks the attempt abandoned
+  (:mod:`tensorrag.storage.integrity`) before the node fails, and an entry of an abandoned
+  attempt is neither written nor served. What a key does not cover: docs/cache.md.
 * **One queue.** Executors and their worker threads only ``put`` into a queue (task done, log
   line, progress); this loop is the only code that changes run state or calls listeners, so
   listeners never run concurrently.
@@ -41,11 +50,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tensorrag.cards.identity import current_definition
 from tensorrag.config import get_settings
-from tensorrag.errors import PipelineValidationError, TaskTimeoutError
+from tensorrag.errors import CacheTokenError, PipelineValidationError, TaskTimeoutError
 from tensorrag.executors import capture
 from tensorrag.executors.runtime import card_ref, commit_entry
 from tensorrag.spec import Task, TaskResult
+from tensorrag.storage.integrity import abandon, entry_problems
 
 if TYPE_CHECKING:
     from tensorrag.cards import BaseCard
@@ -134,14 +145,25 @@ class RunState:
         }
 
 
-def cache_key(card: type[BaseCard], config: dict[str, Any], inputs: dict[str, dict[str, Any]]) -> str:
-    """The cache key of a node: card identity + normalised config + input content hashes."""
+def cache_key(
+    card: type[BaseCard],
+    config: dict[str, Any],
+    inputs: dict[str, dict[str, Any]],
+    token: str = "",
+    *,
+    fingerprint: str | None = None,
+) -> str:
+    """The cache key of a node: card type, code fingerprint and version + normalised config +
+    input content hashes + the card's cache token (see docs/cache.md for what it does not cover).
+    """
     doc = {
-        "v": 1,
+        "v": 2,
         "card": card.card_type,
-        "code": card.fingerprint(),
+        "code": fingerprint or card.fingerprint(),
+        "version": card.version,
         "config": config,
         "inputs": {port: ref.get("sha256") or ref.get("uri") for port, ref in sorted(inputs.items())},
+        "token": token,
     }
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:40]
@@ -157,6 +179,8 @@ class _Plan:
     children: list[str]
     resources: dict[str, Any]
     output_type: str
+    cache: bool = True  # the node's own opt-out (``Node.cache``)
+    fingerprint: str = ""
 
 
 class Engine:
@@ -219,6 +243,7 @@ class Engine:
         else:
             wanted = [p.node(t).id for t in targets]
             selected = set(wanted) | p.ancestors(wanted)
+        self._refresh_cards(selected)
         problems = p.problems()
         if targets is not None:  # a partial run needs only its own part to be valid
             problems = [x for x in problems if x.get("node_id") in selected or x.get("node_id") is None]
@@ -226,9 +251,12 @@ class Engine:
             raise PipelineValidationError(problems, p.name)
         order = p.topological_order(selected)
         plan: dict[str, _Plan] = {}
+        fingerprints: dict[type[BaseCard], str] = {}  # once per card class and run: cheap, never stale
         for rank, nid in enumerate(order):
             node = p.nodes[nid]
             assert node.card is not None
+            if node.card not in fingerprints:
+                fingerprints[node.card] = node.card.fingerprint()
             resources = {**(node.card.resources or {}), **(node.resources or {})}
             plan[nid] = _Plan(
                 node_id=nid,
@@ -239,12 +267,26 @@ class Engine:
                 children=[],
                 resources=resources,
                 output_type=node.card.output_view_type,
+                cache=node.cache,
+                fingerprint=fingerprints[node.card],
             )
         for edge in p.edges:
             if edge.source in plan and edge.target in plan:
                 plan[edge.target].inputs[edge.target_input] = (edge.source, edge.source_output)
                 plan[edge.source].children.append(edge.target)
         return plan
+
+    def _refresh_cards(self, selected: set[str]) -> None:
+        """Nodes hold the class they were added with; a notebook cell run again defines a new one.
+
+        Re-register the class the module-level name now refers to, so the run (and
+        ``Run.resume()``) executes the code the user sees.
+        """
+        for nid in selected:
+            card = self.pipeline.nodes[nid].card
+            newer = current_definition(card) if card is not None else None
+            if newer is not None:
+                self.pipeline.register(newer)
 
     # ------------------------------------------------------------------ events
 
@@ -334,12 +376,14 @@ class Engine:
                     stopping = True
                     for rid in list(inflight):
                         self.executor.cancel(inflight.pop(rid)[0])
+                        self._abandon(rid)
                         self._unpark(rid, ready)
                         self._fail(rid, {"type": "Cancelled", "message": "the run was cancelled", "traceback": ""})
                     continue
                 if kind == "timeout":
                     fut, _ = inflight.pop(nid)
                     self.executor.cancel(fut)
+                    self._abandon(nid)
                     self._unpark(nid, ready)
                     secs = plan[nid].resources.get("timeout")
                     err = TaskTimeoutError(f"node {nid!r} ran past its timeout of {secs} s")
@@ -399,6 +443,16 @@ class Engine:
             except queue.Empty:
                 continue
 
+    def _abandon(self, nid: str) -> None:
+        """Mark the node's attempt abandoned, so work still running elsewhere never commits or is served."""
+        if self.state.nodes[nid].key is None:
+            return  # uncached: it commits nothing anyway
+        try:
+            abandon(self.store, self._attempts[nid])
+        except Exception:  # the store is unreachable: the entry may survive, say so
+            log.warning("could not mark the abandoned attempt of node %r; its late result may be cached", nid,
+                        exc_info=True)
+
     def _unpark(self, nid: str, ready: list[tuple[int, str]]) -> None:
         key = self.state.nodes[nid].key
         if key is None or self._owners.get(key) != nid:
@@ -426,10 +480,12 @@ class Engine:
         """Cache hit -> None; an identical node is running -> "parked"; else (future, deadline)."""
         plan, rec = self._plan[nid], self.state.nodes[nid]
         inputs = {port: dict(self.state.nodes[src].outputs[out]) for port, (src, out) in plan.inputs.items()}
-        key = cache_key(plan.card, plan.config, inputs)
-        rec.key = key
-        if self.cache:
-            entry = self.store.read_entry(key)
+        token = self._token(nid) if plan.cache else None
+        key = cache_key(plan.card, plan.config, inputs, token or "", fingerprint=plan.fingerprint)
+        cacheable = token is not None  # None: never looked up, never committed
+        rec.key = key if cacheable else None
+        if self.cache and cacheable:
+            entry = self._lookup(nid, key)
             if entry is not None:
                 rec.outputs = entry.get("outputs", {})
                 rec.extras = entry.get("extras", {})
@@ -444,7 +500,8 @@ class Engine:
         # at ``key`` (written last) says which attempt the cache serves.
         attempt = f"{key}-{hashlib.sha256(f'{self.state.run_id}/{nid}'.encode()).hexdigest()[:8]}"
         self._attempts[nid] = attempt
-        self._owners[key] = nid
+        if cacheable:
+            self._owners[key] = nid
         task = Task(
             run_id=self.state.run_id,
             node_id=nid,
@@ -452,7 +509,7 @@ class Engine:
             config=plan.config,
             inputs=inputs,
             key=attempt,
-            cache_key=key,
+            cache_key=key if cacheable else None,
             pipeline_id=self.pipeline.name,
             storage=self._store_wire,
             resources=plan.resources,
@@ -476,6 +533,16 @@ class Engine:
         timeout = plan.resources.get("timeout")
         deadline = time.monotonic() + float(timeout) if timeout else None
         return fut, deadline
+
+    def _lookup(self, nid: str, key: str) -> dict[str, Any] | None:
+        """The cache entry of ``key`` if every artifact in it still matches its sha256, else None."""
+        entry = self.store.read_entry(key)
+        if entry is None:
+            return None
+        problems = entry_problems(self.store, entry)
+        for problem in problems:  # never served: say why, then recompute
+            self._emit({"type": "warning", "node_id": nid, "message": f"{problem} Recomputing node {nid!r}."})
+        return None if problems else entry
 
     def _finish(self, nid: str, fut: Future[TaskResult]) -> bool:
         rec = self.state.nodes[nid]
@@ -505,14 +572,40 @@ class Engine:
             rec.outputs = {p: self._persist(attempt, p, a) for p, a in result.outputs.items()}
             rec.extras = {p: self._persist(attempt, p, a) for p, a in result.extras.items()}
             result.outputs, result.extras = rec.outputs, rec.extras
-            plan = self._plan[nid]
-            commit_entry(self.store, rec.key or "", self.state.run_id, nid, plan.card, result)
+            if rec.key is not None:  # the node is still in flight here: the engine wants this attempt
+                plan = self._plan[nid]
+                commit_entry(self.store, rec.key, self.state.run_id, nid, plan.card, result, attempt=attempt)
         except Exception as exc:
             tb = traceback.format_exc()
             self._fail(nid, {"type": type(exc).__name__, "message": f"saving results failed: {exc}", "traceback": tb})
             return False
         self._status(nid, "completed")
         return True
+
+    def _token(self, nid: str) -> str | None:
+        """The card's cache token for this node (run here, before the lookup).
+
+        Raises:
+            CacheTokenError: ``cache_token`` raised or returned something other than a str or None.
+        """
+        plan = self._plan[nid]
+        where = f"node {nid!r} ({plan.card.card_type})"
+        try:
+            token = plan.card().cache_token(dict(plan.config))
+        except Exception as exc:
+            raise CacheTokenError(
+                f"{where}: cache_token(config) raised {type(exc).__name__}: {exc}. Fix the card's cache_token, "
+                "or return None from it to run the node without the cache.",
+                node_id=nid,
+                card_type=plan.card.card_type,
+            ) from exc
+        if token is not None and not isinstance(token, str):
+            raise CacheTokenError(
+                f"{where}: cache_token(config) must return a str or None; got {type(token).__name__} {token!r:.80}.",
+                node_id=nid,
+                card_type=plan.card.card_type,
+            )
+        return token
 
     def _payload(self, ref: dict[str, Any]) -> dict[str, Any]:
         if "data" in ref:

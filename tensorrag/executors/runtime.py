@@ -34,6 +34,7 @@ from tensorrag.executors.capture import capture_output
 from tensorrag.registry import card_registry
 from tensorrag.spec import Task, TaskResult
 from tensorrag.storage import ArtifactStore, CardStorage
+from tensorrag.storage.integrity import entry_stamps, is_abandoned
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -245,8 +246,10 @@ def run_task(
     if result.error is None and store is not None and task.cache_key:
         # Commit here, in the worker: parallel across workers, and the engine stays lean.
         try:
-            commit_entry(store, task.cache_key, task.run_id, task.node_id, cls, result)
-            result.committed = True
+            # False when the engine gave up on this attempt (timeout, cancel): nothing is written.
+            result.committed = commit_entry(
+                store, task.cache_key, task.run_id, task.node_id, cls, result, attempt=task.key
+            )
         except Exception as exc:
             result.error = {
                 "type": type(exc).__name__,
@@ -257,9 +260,26 @@ def run_task(
 
 
 def commit_entry(
-    store: ArtifactStore, cache_key: str, run_id: str, node_id: str, cls: type[BaseCard], result: TaskResult
-) -> None:
-    """Write a finished node's ``_preview.json`` and then its cache entry ``_meta.json`` (the commit marker)."""
+    store: ArtifactStore,
+    cache_key: str,
+    run_id: str,
+    node_id: str,
+    cls: type[BaseCard],
+    result: TaskResult,
+    *,
+    attempt: str | None = None,
+) -> bool:
+    """Write a finished node's ``_preview.json`` and then its cache entry ``_meta.json`` (the commit marker).
+
+    The entry names its ``attempt`` (the artifact folder) and a stamp of each artifact, so a
+    lookup can refuse an entry of an abandoned attempt or with changed bytes
+    (:mod:`tensorrag.storage.integrity`).
+
+    Returns:
+        False (nothing written) when the engine already abandoned ``attempt``.
+    """
+    if attempt is not None and is_abandoned(store, attempt):
+        return False
     output_type = cls.output_view_type
     entry = {
         "card_type": cls.card_type,
@@ -272,9 +292,12 @@ def commit_entry(
         "logs": result.logs,  # at most TENSORRAG_MAX_LOG_CHARS (capture.LineSink)
         "timings": result.timings,
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "attempt": attempt,
+        "stamps": entry_stamps(store, [result.outputs, result.extras]),
     }
     store.write_preview(cache_key, {"output_type": output_type, "preview": result.preview})
     store.write_entry(cache_key, entry)
+    return True
 
 
 def _collect(

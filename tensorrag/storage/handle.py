@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from tensorrag.errors import ArtifactNotFoundError, StorageError
+from tensorrag.errors import ArtifactCorruptError, ArtifactNotFoundError, StorageError
 from tensorrag.storage.codecs import (
     EXTENSIONS,
     decode,
@@ -174,6 +174,7 @@ class CardStorage:
 
         Raises:
             ArtifactNotFoundError: the ref is unknown (the message lists the input ports) or gone.
+            ArtifactCorruptError: the artifact's bytes no longer match the sha256 in its ref.
             StorageError: the artifact cannot be decoded as ``type``.
         """
         want = None if type == "any" else type
@@ -240,13 +241,16 @@ class CardStorage:
                     f"Cannot load {uri}: this handle runs in payload mode (no store). "
                     "Send the input as data, or give the worker access to the store."
                 )
+            # Pass the ref (not the bare uri) so its sha256 is checked on the way in.
             if target == "bytes":
-                return self.store.get_bytes(uri)
+                return self.store.get_bytes(art)
             if target == typ:
                 return self.store.get({**art, "type": typ})
-            return decode(target, self.store.get_bytes(uri), art.get("ext"))
+            return decode(target, self.store.get_bytes(art), art.get("ext"))
         except ArtifactNotFoundError as exc:
             raise ArtifactNotFoundError(f"{exc} {self._ports_hint()}") from None
+        except ArtifactCorruptError:
+            raise
         except StorageError as exc:
             if target == typ:
                 raise

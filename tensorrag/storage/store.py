@@ -40,6 +40,7 @@ from tensorrag.storage.codecs import (
     type_name,
 )
 from tensorrag.storage.faults import guard, storage_error
+from tensorrag.storage.integrity import check_bytes, check_file, is_abandoned
 from tensorrag.storage.memo import ObjectMemo
 from tensorrag.storage.paths import check_root, confine, safe_name, safe_relpath
 
@@ -524,8 +525,11 @@ class ArtifactStore:
     def get(self, ref: ArtifactRef | str) -> Any:
         """The decoded object of an artifact ref (or of a uri, typed by its extension).
 
+        A ref's bytes are checked against its ``sha256`` (objects this process wrote are not re-read).
+
         Raises:
             ArtifactNotFoundError: the artifact is gone.
+            ArtifactCorruptError: the bytes do not match the ref's sha256.
             StorageError: the ref is malformed or the bytes cannot be decoded.
         """
         if isinstance(ref, dict):
@@ -549,13 +553,29 @@ class ArtifactStore:
         hit, obj = self._memo.recall(self._url_base + rel, typ)
         if hit:
             return obj  # written by this process moments ago: skip reading and decoding
+        expected = ref.get("sha256") if isinstance(ref, dict) else None
         if typ == "dataframe" and self._kind == "local":
             with self._guard("read", rel):
+                if expected:
+                    self._check_local(rel, expected)
                 return _read_parquet_file(self._local(rel), self._url_base + rel, self._not_found(rel))
-        return decode(typ, self._read(rel), ext)
+        data = self._read(rel)
+        if expected:
+            check_bytes(self._url_base + rel, data, expected)
+        return decode(typ, data, ext)
+
+    def _check_local(self, rel: str, expected: str) -> None:
+        try:
+            check_file(self._url_base + rel, self._local(rel), expected)
+        except FileNotFoundError:
+            raise self._not_found(rel) from None
 
     def get_bytes(self, ref: ArtifactRef | str) -> bytes:
-        """The encoded bytes of an artifact ref or uri (inline ``data`` is returned as is)."""
+        """The encoded bytes of an artifact ref or uri (inline ``data`` is returned as is).
+
+        Raises:
+            ArtifactCorruptError: the ref records a sha256 and the bytes read do not match it.
+        """
         if isinstance(ref, dict):
             if "data" in ref:
                 data = ref["data"]
@@ -567,7 +587,10 @@ class ArtifactStore:
             uri = ref.get("uri")
             if not isinstance(uri, str):
                 raise StorageError(f"An artifact ref needs a 'uri' or 'data'; got keys {sorted(ref)}.")
-            return self.read_bytes(uri)
+            data = self.read_bytes(uri)
+            if ref.get("sha256"):
+                check_bytes(uri, data, ref["sha256"])
+            return data
         return self.read_bytes(ref)
 
     # ------------------------------------------------------------------ cache entries and previews
@@ -586,6 +609,8 @@ class ArtifactStore:
             return None
         if not isinstance(entry, dict):
             return None
+        if isinstance(entry.get("attempt"), str) and is_abandoned(self, entry["attempt"]):
+            return None  # committed by an attempt the engine had given up on (timeout, cancel)
         for group in (entry.get("outputs"), entry.get("extras")):
             if not isinstance(group, dict):
                 continue

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EditError", "EditResult", "apply_document", "build_palette"]
 
-_ADD_ARGUMENTS = frozenset({"card", "id", "position", "resources"})
+_ADD_ARGUMENTS = frozenset({"cache", "card", "id", "position", "resources"})
 
 
 def build_palette(registry: Registry) -> list[dict[str, Any]]:
@@ -149,6 +149,8 @@ def apply_document(pipeline: Pipeline, doc: Any) -> EditResult:
             attempt("move", nid, None, pipeline.move, nid, pos["x"], pos["y"])
         if (node.resources or None) != (ns.resources or None):
             attempt("resources", nid, None, pipeline.set_resources, nid, ns.resources)
+        if node.cache != ns.cache:
+            attempt("cache", nid, None, pipeline.set_cache, nid, ns.cache)
     # 5. new edges
     have = {_edge_key(e) for e in pipeline.edges}
     for key, edge in wanted_edges.items():
@@ -160,7 +162,9 @@ def apply_document(pipeline: Pipeline, doc: Any) -> EditResult:
 
 def _add(pipeline: Pipeline, ns: NodeSpec) -> None:
     plain = {k: v for k, v in ns.config.items() if k not in _ADD_ARGUMENTS}
-    pipeline.add(ns.card_type, id=ns.id, position=_position(ns.position), resources=ns.resources, **plain)
+    pipeline.add(
+        ns.card_type, id=ns.id, position=_position(ns.position), resources=ns.resources, cache=ns.cache, **plain
+    )
     if len(plain) != len(ns.config):  # config keys named like add()'s own arguments
         pipeline.set_config(ns.id, ns.config)
 

@@ -10,6 +10,7 @@ import pandas as pd
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.imports import heavy_imports
 from tensorrag.cards.previews import table_preview
+from tensorrag.cards.tokens import file_token
 from tensorrag.errors import CardConfigError
 
 __all__ = ["BOSTON_FEATURES", "BOSTON_ROWS", "SAMPLES", "DataLoadCard", "load_sample"]
@@ -132,18 +133,32 @@ class DataLoadCard(BaseCard):
         if source == "sample":
             df = load_sample(str(config.get("sample_name") or "diabetes"))
         elif source in ("csv", "url"):
-            field = "path" if source == "csv" else "url"
-            if source == "url" and not config.get("url") and config.get("path"):
-                field = "path"  # tolerate a URL typed into path
+            field = _location_field(config, source)
             df = _read_csv(config.get(field), field, source, config)
         else:
             raise _error(config, "source", f"source must be one of 'csv', 'url', 'sample'; got {source!r}.")
         ref = storage.save_dataframe(config.get("_pipeline_id", "_p"), config.get("_node_id", "_n"), "dataset", df)
         return {"dataset": ref}
 
+    def cache_token(self, config: dict[str, Any]) -> str | None:
+        """csv/url: the fsspec fingerprint of the file (None when it cannot be seen from here); samples: ``""``."""
+        source = str(config.get("source") or "sample").strip().lower()
+        if source not in ("csv", "url"):
+            return ""  # samples are fixed data sets (an unknown source fails when the card runs)
+        location = config.get(_location_field(config, source))
+        if not isinstance(location, str) or not location.strip():
+            return ""  # the card fails with a config error, and failures are never cached
+        return file_token(location.strip(), config.get("storage_options") or None)
+
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
         """``{rows (first 100), columns: [{name, dtype}], shape: {rows, cols}, null_counts}``."""
         return table_preview(storage.load_dataframe(outputs["dataset"]), max_rows=100)
+
+
+def _location_field(config: dict[str, Any], source: str) -> str:
+    if source == "url" and not config.get("url") and config.get("path"):
+        return "path"  # tolerate a URL typed into path
+    return "path" if source == "csv" else "url"
 
 
 def _error(config: dict[str, Any], field: str, message: str) -> CardConfigError:

@@ -1,0 +1,122 @@
+"""Artifact integrity and abandoned attempts: what keeps the cache from serving wrong bytes.
+
+* **sha256 on read.** Every artifact ref records the sha256 of its bytes. :func:`check_bytes`
+  raises :class:`~tensorrag.errors.ArtifactCorruptError` when bytes read back differ;
+  ``ArtifactStore.get``/``get_bytes`` call it for refs that carry a sha256.
+* **Stamps at lookup.** A cache entry records a cheap *stamp* of each artifact when it is
+  committed (local: size, mtime, ctime, inode; object stores: ETag / md5 / size + mtime).
+  :func:`entry_problems` compares them at lookup and hashes an artifact only when its stamp
+  changed, so an unchanged cache hit costs one ``stat`` (or ``HEAD``) per artifact. Memory
+  stores have no stamps and are always hashed (the bytes are in RAM).
+* **Abandoned attempts.** When the engine gives up on an attempt (timeout, cancel) it writes
+  ``artifacts/{attempt}/_abandoned``. A worker checks it before committing, and
+  ``read_entry`` refuses an entry whose attempt is marked, so whichever comes first, the
+  abandoned work is never served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import TYPE_CHECKING, Any
+
+from tensorrag._stamps import info_token
+from tensorrag.errors import ArtifactCorruptError, StorageError, UnsafePathError
+
+if TYPE_CHECKING:
+    from tensorrag.storage.store import ArtifactStore
+
+__all__ = ["ABANDONED", "abandon", "check_bytes", "entry_problems", "entry_stamps", "is_abandoned", "stamp"]
+
+#: Marker file in an attempt's folder: the engine gave up on that attempt.
+ABANDONED = "_abandoned"
+
+
+def _full(store: ArtifactStore, uri: str) -> str:
+    return f"{store.root}/{store.relpath(uri)}"
+
+
+def stamp(store: ArtifactStore, uri: str) -> str | None:
+    """A cheap fingerprint of the file at ``uri`` (None: the store has none, or it is gone)."""
+    try:
+        full = _full(store, uri)
+        if store.protocol == "file":
+            st = os.stat(full)
+            return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+        if store.protocol == "memory":
+            return None  # hashing RAM is cheap, and memory files have no reliable mtime
+        if hasattr(store.fs, "invalidate_cache"):
+            store.fs.invalidate_cache(full)
+        return info_token(store.fs.info(full))
+    except (OSError, UnsafePathError, TypeError):
+        return None
+
+
+def entry_stamps(store: ArtifactStore, groups: list[dict[str, Any]]) -> dict[str, str]:
+    """uri -> stamp for every artifact ref (with a uri) in ``groups`` (outputs, extras)."""
+    out: dict[str, str] = {}
+    for group in groups:
+        for ref in group.values():
+            uri = ref.get("uri") if isinstance(ref, dict) else None
+            if isinstance(uri, str):
+                s = stamp(store, uri)
+                if s is not None:
+                    out[uri] = s
+    return out
+
+
+def entry_problems(store: ArtifactStore, entry: dict[str, Any]) -> list[ArtifactCorruptError]:
+    """The artifacts of a cache entry whose bytes no longer match their sha256 (see the module docstring)."""
+    recorded = entry.get("stamps") if isinstance(entry.get("stamps"), dict) else {}
+    problems: list[ArtifactCorruptError] = []
+    for group in (entry.get("outputs"), entry.get("extras")):
+        if not isinstance(group, dict):
+            continue
+        for ref in group.values():
+            if not isinstance(ref, dict) or not isinstance(ref.get("uri"), str) or not ref.get("sha256"):
+                continue
+            uri = ref["uri"]
+            now = stamp(store, uri)
+            if now is not None and now == recorded.get(uri):
+                continue  # unchanged since the commit: no need to read it
+            if now is None and store.protocol not in ("file", "memory"):
+                continue  # no metadata to go by: checked when read (ArtifactStore.get)
+            try:
+                check_bytes(uri, _read(store, uri), ref["sha256"])
+            except ArtifactCorruptError as exc:
+                problems.append(exc)
+            except StorageError:
+                continue  # gone or unreadable: read_entry already treats a missing artifact as a miss
+    return problems
+
+
+def _read(store: ArtifactStore, uri: str) -> bytes | memoryview:
+    return store.read_bytes(uri)
+
+
+def check_bytes(uri: str, data: bytes | bytearray | memoryview, expected: str) -> None:
+    """Raise :class:`ArtifactCorruptError` unless ``sha256(data) == expected``."""
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ArtifactCorruptError(uri, expected, actual)
+
+
+def check_file(uri: str, path: str, expected: str) -> None:
+    """:func:`check_bytes` for a local file, hashed without reading it into Python."""
+    with open(path, "rb") as fh:
+        actual = hashlib.file_digest(fh, "sha256").hexdigest()
+    if actual != expected:
+        raise ArtifactCorruptError(uri, expected, actual)
+
+
+def abandon(store: ArtifactStore, attempt: str) -> None:
+    """Mark ``attempt`` abandoned: no cache entry pointing at it is committed or served."""
+    store.write_bytes(f"artifacts/{attempt}/{ABANDONED}", b"")
+
+
+def is_abandoned(store: ArtifactStore, attempt: str) -> bool:
+    """Whether the engine gave up on ``attempt``."""
+    try:
+        return store.exists(f"artifacts/{attempt}/{ABANDONED}")
+    except (UnsafePathError, StorageError):
+        return False
