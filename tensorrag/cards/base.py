@@ -212,8 +212,17 @@ def code_digest(fn: Any) -> str:
     code = getattr(fn, "__code__", fn)
     parts = [code.co_code.hex(), repr(code.co_names), repr(code.co_varnames)]
     for const in code.co_consts:
-        parts.append(code_digest(const) if hasattr(const, "co_code") else repr(const))
+        parts.append(code_digest(const) if hasattr(const, "co_code") else _const_repr(const))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _const_repr(const: Any) -> str:
+    # A frozenset's repr follows string hashing, which differs per process: sort it.
+    if isinstance(const, frozenset):
+        return "frozenset(" + ",".join(sorted(_const_repr(c) for c in const)) + ")"
+    if isinstance(const, tuple):
+        return "(" + ",".join(_const_repr(c) for c in const) + ")"
+    return repr(const)
 
 
 def _port_type(t: str) -> str:

@@ -8,8 +8,9 @@ in the card's own module are followed; module-level constants it reads (numbers,
 bytes, booleans, None) are included by value. Everything else a card imports (pandas, a
 library of yours in another module) is not covered: see docs/cache.md.
 
-Nothing is cached per class: a helper redefined in a notebook is a new function object, found
-by name on the next walk. Only the text of each object is memoised, keyed by the object itself
+Each object contributes its source (when Python can find it) and a digest of its bytecode (see
+:func:`_text`). Nothing is cached per class: a helper redefined in a notebook is a new
+function object, found by name on the next walk. Only the text of each object is memoised, keyed by the object itself
 (a function by its code object), so a walk costs dictionary lookups once the sources are read.
 
 **Current definition.** A notebook cell that is run again defines a *new* class under the same
@@ -101,28 +102,34 @@ def _followed(value: Any, module: str) -> bool:
 
 
 def _text(obj: Any) -> str:
-    key = obj.__code__ if inspect.isfunction(obj) else obj
+    # Source *and* bytecode: the source alone can lie (a class's source is found by name in its
+    # module's file, so a class redefined in a cell reads as the old one; a file edited on disk
+    # without a reload reads as the new code while the old code runs).
+    if inspect.isfunction(obj):
+        return _memo(obj.__code__, lambda: f"{_source(obj)}\n{code_digest(obj)}")
+    methods = [_text(f) for f in _functions_of(obj)]  # per method: a method assigned later counts too
+    return "\n".join([_memo(obj, lambda: _source(obj)), *methods])
+
+
+def _memo(key: Any, compute: Any) -> str:
     try:
         cached = _TEXT.get(key)
     except TypeError:  # not weak-referenceable: compute every time
-        return _compute_text(obj)
+        return str(compute())
     if cached is None:
-        cached = _TEXT[key] = _compute_text(obj)
+        cached = _TEXT[key] = compute()
     return cached
 
 
-def _compute_text(obj: Any) -> str:
+def _source(obj: Any) -> str:
     name = f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', '?')}"
     source = getattr(obj, "__tensorrag_source__", None) if inspect.isclass(obj) else None
-    if source:
-        return f"{name}\n{source}"
-    try:
-        return f"{name}\n{inspect.getsource(obj)}"
-    except (OSError, TypeError):  # no source file (exec'd code): hash the bytecode instead
-        if inspect.isfunction(obj):
-            return f"{name}\n{code_digest(obj)}"
-        methods = [code_digest(v) for v in _functions_of(obj)]
-        return f"{name}\n" + "\n".join(methods)
+    if not source:
+        try:
+            source = inspect.getsource(obj)
+        except (OSError, TypeError):  # no source file (exec'd code): the bytecode says it all
+            source = ""
+    return f"{name}\n{source}"
 
 
 def _functions_of(cls: type) -> list[types.FunctionType]:
