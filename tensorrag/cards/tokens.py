@@ -18,10 +18,12 @@ the token is ``None``: the node is not cached rather than cached on a guess.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tensorrag._stamps import info_token
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["file_token", "info_token"]
 

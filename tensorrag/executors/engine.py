@@ -153,8 +153,10 @@ def cache_key(
     *,
     fingerprint: str | None = None,
 ) -> str:
-    """The cache key of a node: card type, code fingerprint and version + normalised config +
-    input content hashes + the card's cache token (see docs/cache.md for what it does not cover).
+    """The cache key of a node (docs/cache.md says what it covers and what it does not).
+
+    It hashes the card type, code fingerprint and version, the normalised config, the input
+    content hashes and the card's cache token.
     """
     doc = {
         "v": 2,

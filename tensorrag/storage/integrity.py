@@ -53,7 +53,7 @@ def stamp(store: ArtifactStore, uri: str) -> str | None:
 
 
 def entry_stamps(store: ArtifactStore, groups: list[dict[str, Any]]) -> dict[str, str]:
-    """uri -> stamp for every artifact ref (with a uri) in ``groups`` (outputs, extras)."""
+    """Uri -> stamp for every artifact ref (with a uri) in ``groups`` (outputs, extras)."""
     out: dict[str, str] = {}
     for group in groups:
         for ref in group.values():
@@ -67,7 +67,8 @@ def entry_stamps(store: ArtifactStore, groups: list[dict[str, Any]]) -> dict[str
 
 def entry_problems(store: ArtifactStore, entry: dict[str, Any]) -> list[ArtifactCorruptError]:
     """The artifacts of a cache entry whose bytes no longer match their sha256 (see the module docstring)."""
-    recorded = entry.get("stamps") if isinstance(entry.get("stamps"), dict) else {}
+    stamps = entry.get("stamps")
+    recorded: dict[str, Any] = stamps if isinstance(stamps, dict) else {}
     problems: list[ArtifactCorruptError] = []
     for group in (entry.get("outputs"), entry.get("extras")):
         if not isinstance(group, dict):

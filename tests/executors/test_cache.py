@@ -143,12 +143,12 @@ def test_http_url_without_validators_is_never_cached(tmp_path):
     class Plain(http.server.BaseHTTPRequestHandler):
         body = b"a\n1\n"
 
-        def do_HEAD(self):  # noqa: N802
+        def do_HEAD(self):
             self.send_response(200)
             self.send_header("Content-Length", str(len(self.body)))
             self.end_headers()
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self.do_HEAD()
             self.wfile.write(self.body)
 
@@ -477,7 +477,8 @@ def test_artifact_touched_with_the_same_bytes_is_still_served(tmp_path):
     p.add(C.t_source, id="a", n=3)
     first = run_local(p, tmp_path)
     path = _artifact_path(first, "a")
-    data = open(path, "rb").read()
+    with open(path, "rb") as fh:
+        data = fh.read()
     with open(path, "wb") as fh:  # a new mtime, the same content
         fh.write(data)
     assert run_local(p, tmp_path).status == {"a": "cached"}
@@ -589,3 +590,20 @@ def test_resume_runs_a_function_card_redefined_in_a_notebook(tmp_path, notebook)
     again = first.resume()
     assert again.status == {"f": "completed"}
     assert again.output("f") == {"v": 20}
+
+
+@pytest.mark.parametrize("where", ["local", "memory"])
+def test_timed_out_worker_process_never_commits(tmp_path, where):
+    # The worker is killed at the deadline (uri mode on local disk; payload mode on memory://,
+    # where the engine itself would commit): neither leaves an entry behind.
+    from tensorrag.executors.process import ProcessExecutor
+
+    storage = tmp_path if where == "local" else f"memory://{unique('proc')}"
+    p = tr.Pipeline("proc-timeout")
+    p.add(C.t_sleep, id="slow", seconds=3.0, resources={"timeout": 0.5})
+    with ProcessExecutor(max_workers=1) as exe:
+        first = p.run(storage=storage, executor=exe)
+        assert first.status == {"slow": "failed"}
+        second = p.run(storage=storage, executor=exe)
+    assert second.status == {"slow": "failed"}
+    assert second.error("slow")["type"] == "TaskTimeoutError"
