@@ -50,13 +50,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from tensorrag.cards.identity import current_definition
 from tensorrag.config import get_settings
-from tensorrag.errors import CacheTokenError, PipelineValidationError, TaskTimeoutError
+from tensorrag.errors import PipelineValidationError, TaskTimeoutError
 from tensorrag.executors import capture
+from tensorrag.executors.caching import cache_key, card_token, refresh_cards, verified_entry
 from tensorrag.executors.runtime import card_ref, commit_entry
 from tensorrag.spec import Task, TaskResult
-from tensorrag.storage.integrity import abandon, entry_problems
+from tensorrag.storage.integrity import abandon
 
 if TYPE_CHECKING:
     from tensorrag.cards import BaseCard
@@ -145,32 +145,6 @@ class RunState:
         }
 
 
-def cache_key(
-    card: type[BaseCard],
-    config: dict[str, Any],
-    inputs: dict[str, dict[str, Any]],
-    token: str = "",
-    *,
-    fingerprint: str | None = None,
-) -> str:
-    """The cache key of a node (docs/cache.md says what it covers and what it does not).
-
-    It hashes the card type, code fingerprint and version, the normalised config, the input
-    content hashes and the card's cache token.
-    """
-    doc = {
-        "v": 2,
-        "card": card.card_type,
-        "code": fingerprint or card.fingerprint(),
-        "version": card.version,
-        "config": config,
-        "inputs": {port: ref.get("sha256") or ref.get("uri") for port, ref in sorted(inputs.items())},
-        "token": token,
-    }
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
-
-
 @dataclass
 class _Plan:
     node_id: str
@@ -245,7 +219,7 @@ class Engine:
         else:
             wanted = [p.node(t).id for t in targets]
             selected = set(wanted) | p.ancestors(wanted)
-        self._refresh_cards(selected)
+        refresh_cards(p, selected)
         problems = p.problems()
         if targets is not None:  # a partial run needs only its own part to be valid
             problems = [x for x in problems if x.get("node_id") in selected or x.get("node_id") is None]
@@ -277,18 +251,6 @@ class Engine:
                 plan[edge.target].inputs[edge.target_input] = (edge.source, edge.source_output)
                 plan[edge.source].children.append(edge.target)
         return plan
-
-    def _refresh_cards(self, selected: set[str]) -> None:
-        """Nodes hold the class they were added with; a notebook cell run again defines a new one.
-
-        Re-register the class the module-level name now refers to, so the run (and
-        ``Run.resume()``) executes the code the user sees.
-        """
-        for nid in selected:
-            card = self.pipeline.nodes[nid].card
-            newer = current_definition(card) if card is not None else None
-            if newer is not None:
-                self.pipeline.register(newer)
 
     # ------------------------------------------------------------------ events
 
@@ -482,7 +444,7 @@ class Engine:
         """Cache hit -> None; an identical node is running -> "parked"; else (future, deadline)."""
         plan, rec = self._plan[nid], self.state.nodes[nid]
         inputs = {port: dict(self.state.nodes[src].outputs[out]) for port, (src, out) in plan.inputs.items()}
-        token = self._token(nid) if plan.cache else None
+        token = card_token(plan.card, plan.config, nid) if plan.cache else None
         key = cache_key(plan.card, plan.config, inputs, token or "", fingerprint=plan.fingerprint)
         cacheable = token is not None  # None: never looked up, never committed
         rec.key = key if cacheable else None
@@ -538,13 +500,10 @@ class Engine:
 
     def _lookup(self, nid: str, key: str) -> dict[str, Any] | None:
         """The cache entry of ``key`` if every artifact in it still matches its sha256, else None."""
-        entry = self.store.read_entry(key)
-        if entry is None:
-            return None
-        problems = entry_problems(self.store, entry)
+        entry, problems = verified_entry(self.store, key)
         for problem in problems:  # never served: say why, then recompute
             self._emit({"type": "warning", "node_id": nid, "message": f"{problem} Recomputing node {nid!r}."})
-        return None if problems else entry
+        return entry
 
     def _finish(self, nid: str, fut: Future[TaskResult]) -> bool:
         rec = self.state.nodes[nid]
@@ -583,31 +542,6 @@ class Engine:
             return False
         self._status(nid, "completed")
         return True
-
-    def _token(self, nid: str) -> str | None:
-        """The card's cache token for this node (run here, before the lookup).
-
-        Raises:
-            CacheTokenError: ``cache_token`` raised or returned something other than a str or None.
-        """
-        plan = self._plan[nid]
-        where = f"node {nid!r} ({plan.card.card_type})"
-        try:
-            token = plan.card().cache_token(dict(plan.config))
-        except Exception as exc:
-            raise CacheTokenError(
-                f"{where}: cache_token(config) raised {type(exc).__name__}: {exc}. Fix the card's cache_token, "
-                "or return None from it to run the node without the cache.",
-                node_id=nid,
-                card_type=plan.card.card_type,
-            ) from exc
-        if token is not None and not isinstance(token, str):
-            raise CacheTokenError(
-                f"{where}: cache_token(config) must return a str or None; got {type(token).__name__} {token!r:.80}.",
-                node_id=nid,
-                card_type=plan.card.card_type,
-            )
-        return token
 
     def _payload(self, ref: dict[str, Any]) -> dict[str, Any]:
         if "data" in ref:

@@ -1,0 +1,94 @@
+"""The engine's cache decisions: the key, the card's cache token, the lookup, current card classes.
+
+See the "Cache" paragraph of :mod:`tensorrag.executors.engine` and docs/cache.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from tensorrag.cards.identity import current_definition
+from tensorrag.errors import ArtifactCorruptError, CacheTokenError
+from tensorrag.storage.integrity import entry_problems
+
+if TYPE_CHECKING:
+    from tensorrag.cards import BaseCard
+    from tensorrag.pipeline import Pipeline
+    from tensorrag.storage import ArtifactStore
+
+__all__ = ["cache_key", "card_token", "refresh_cards", "verified_entry"]
+
+
+def cache_key(
+    card: type[BaseCard],
+    config: dict[str, Any],
+    inputs: dict[str, dict[str, Any]],
+    token: str = "",
+    *,
+    fingerprint: str | None = None,
+) -> str:
+    """The cache key of a node (docs/cache.md says what it covers and what it does not).
+
+    It hashes the card type, code fingerprint and version, the normalised config, the input
+    content hashes and the card's cache token.
+    """
+    doc = {
+        "v": 2,
+        "card": card.card_type,
+        "code": fingerprint or card.fingerprint(),
+        "version": card.version,
+        "config": config,
+        "inputs": {port: ref.get("sha256") or ref.get("uri") for port, ref in sorted(inputs.items())},
+        "token": token,
+    }
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def card_token(card: type[BaseCard], config: dict[str, Any], node_id: str) -> str | None:
+    """``card().cache_token(config)``, run in the orchestrator before the lookup.
+
+    Raises:
+        CacheTokenError: ``cache_token`` raised or returned something other than a str or None.
+    """
+    where = f"node {node_id!r} ({card.card_type})"
+    try:
+        token = card().cache_token(dict(config))
+    except Exception as exc:
+        raise CacheTokenError(
+            f"{where}: cache_token(config) raised {type(exc).__name__}: {exc}. Fix the card's cache_token, "
+            "or return None from it to run the node without the cache.",
+            node_id=node_id,
+            card_type=card.card_type,
+        ) from exc
+    if token is not None and not isinstance(token, str):
+        raise CacheTokenError(
+            f"{where}: cache_token(config) must return a str or None; got {type(token).__name__} {token!r:.80}.",
+            node_id=node_id,
+            card_type=card.card_type,
+        )
+    return token
+
+
+def verified_entry(store: ArtifactStore, key: str) -> tuple[dict[str, Any] | None, list[ArtifactCorruptError]]:
+    """The cache entry of ``key`` when every artifact still matches its sha256, and the mismatches."""
+    entry = store.read_entry(key)
+    if entry is None:
+        return None, []
+    problems = entry_problems(store, entry)
+    return (None if problems else entry), problems
+
+
+def refresh_cards(pipeline: Pipeline, selected: set[str]) -> None:
+    """Nodes hold the class they were added with; a notebook cell run again defines a new one.
+
+    Re-register the class the module-level name now refers to, so the run (and
+    ``Run.resume()``) executes the code the user sees.
+    """
+    for nid in selected:
+        card = pipeline.nodes[nid].card
+        newer = current_definition(card) if card is not None else None
+        if newer is not None:
+            pipeline.register(newer)
