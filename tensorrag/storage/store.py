@@ -1,30 +1,21 @@
 """``ArtifactStore``: artifacts, cache entries, run manifests and pipeline documents over fsspec.
 
-Layout under a project root (design.md §5)::
-
-    {root}/{user}/workspace/{project}/_pipeline.json            saved graph
-    {root}/{user}/workspace/{project}/_history/{stamp}-{hex}.json  every saved version
-    {root}/{user}/workspace/{project}/runs/{run_id}.json         run manifests
-    {root}/{user}/workspace/{project}/artifacts/{key}/{name}.{ext}  immutable outputs
-    {root}/{user}/workspace/{project}/artifacts/{key}/_meta.json    cache entry (written last)
-    {root}/{user}/workspace/{project}/artifacts/{key}/_preview.json node preview
-
 Writes are atomic: a temp file in the same folder plus ``os.replace`` on local disk, one
-``pipe_file`` (one PUT) on memory and object stores, so readers never see half a file.
-Local disk and ``memory://`` take direct fast paths; everything else goes through fsspec.
+``pipe_file`` (one PUT) on memory and object stores, so readers never see half a file. The file
+work is done by one backend per kind of filesystem (:mod:`tensorrag.storage._backends`); the
+layout under a project root (design.md §5) is :class:`~tensorrag.storage._layout.StoreLayout`.
 Any fsspec URL works (``s3://`` needs ``pip install 'tensorrag[s3]'``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import secrets
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tensorrag.errors import ArtifactNotFoundError, StorageError, TensorragError, UnsafePathError
+from tensorrag.storage._backends import LocalBackend, backend_for
+from tensorrag.storage._layout import StoreLayout
 from tensorrag.storage.codecs import (
     EXTENSIONS,
     Buffer,
@@ -32,36 +23,32 @@ from tensorrag.storage.codecs import (
     decode,
     encode_buffer,
     encode_json,
-    encode_to,
     infer_type,
     resolve_ext,
     sha256,
     type_from_ext,
     type_name,
 )
-from tensorrag.storage.faults import guard, storage_error
-from tensorrag.storage.integrity import check_bytes, check_file, is_abandoned
+from tensorrag.storage.faults import storage_error
+from tensorrag.storage.integrity import check_bytes, check_file
 from tensorrag.storage.memo import ObjectMemo
-from tensorrag.storage.paths import check_root, confine, safe_name, safe_relpath
+from tensorrag.storage.paths import check_root, safe_name, safe_relpath
 
 if TYPE_CHECKING:
     import builtins
     import contextlib
-    from collections.abc import Callable
+    from collections.abc import Sequence
 
     from fsspec import AbstractFileSystem
+
+    from tensorrag.storage.project import ProjectStore
 
 __all__ = ["ArtifactRef", "ArtifactStore", "open_store"]
 
 #: ``{"type", "uri", "ext", "sha256", "size"}`` (``"data"`` instead of ``"uri"`` in payload mode).
 ArtifactRef = dict[str, Any]
 
-_META = "_meta.json"
-_PREVIEW = "_preview.json"
-_PIPELINE = "_pipeline.json"
-_HISTORY = "_history"
-_RUNS = "runs"
-_ARTIFACTS = "artifacts"
+_S = TypeVar("_S", bound="ArtifactStore")
 
 
 def open_store(url: str | os.PathLike[str] | ArtifactStore | None = None, **storage_options: Any) -> ArtifactStore:
@@ -99,7 +86,7 @@ def open_store(url: str | os.PathLike[str] | ArtifactStore | None = None, **stor
     return ArtifactStore(os.fspath(url), storage_options)
 
 
-class ArtifactStore:
+class ArtifactStore(StoreLayout):
     """An fsspec folder holding artifacts, cache entries, runs and pipeline documents.
 
     Attributes:
@@ -153,15 +140,13 @@ class ArtifactStore:
         self.protocol = protocol
         self._base = root + "/"  # fs path prefix of every file
         self._url_base = url if url.endswith("/") else url + "/"
-        self._kind = "local" if protocol == "file" else "memory" if protocol == "memory" else "remote"
         # Local files must stay inside the opened root (not this child's root) after resolving symlinks.
         self._jail = jail
         protos = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
         self._protocols = frozenset(protos) | {protocol}
-        # Object-store drivers cache listings; drop them before existence checks and listings.
-        self._listing_cache = self._kind == "remote" and hasattr(fs, "invalidate_cache")
+        self._backend = backend_for(protocol)(fs, root, url, options, jail)
         self._memo = ObjectMemo()
-        #: Set on stores made by :meth:`project` (``{user}/workspace/{project}``), so callers need not guess.
+        #: The project's name on a :class:`~tensorrag.storage.project.ProjectStore`; None on other stores.
         self.project_name: str | None = None
 
     # ------------------------------------------------------------------ identity
@@ -202,15 +187,16 @@ class ArtifactStore:
         Raises:
             UnsafePathError: a part is not a safe relative path.
         """
-        if not parts:
-            return self
+        return self._child(type(self), parts) if parts else self
+
+    def _child(self, cls: type[_S], parts: Sequence[str]) -> _S:
         rel = "/".join(safe_relpath(p, "scope") for p in parts)
-        child = object.__new__(type(self))
+        child = object.__new__(cls)
         child._init(self.fs, self._base + rel, self._url_base + rel, self.options, self.protocol, self._jail)
         child._memo = self._memo  # one process-local object memo per root
         return child
 
-    def project(self, project: str, user: str | None = None) -> ArtifactStore:
+    def project(self, project: str, user: str | None = None) -> ProjectStore:
         """The store of one project: ``{user}/workspace/{project}`` (user defaults to the configured one).
 
         Raises:
@@ -220,7 +206,9 @@ class ArtifactStore:
             from tensorrag.config import get_settings
 
             user = get_settings().user
-        child = self.scoped(safe_name(user, "user"), "workspace", safe_name(project, "project"))
+        from tensorrag.storage.project import ProjectStore
+
+        child = self._child(ProjectStore, (safe_name(user, "user"), "workspace", safe_name(project, "project")))
         child.project_name = project
         return child
 
@@ -250,7 +238,7 @@ class ArtifactStore:
         else:
             scheme, sep, _ = s.partition("://")
             alt = ""
-            if (sep and scheme in self._protocols) or (not sep and self._kind == "local" and os.path.isabs(s)):
+            if (sep and scheme in self._protocols) or (not sep and self._backend.is_local and os.path.isabs(s)):
                 alt = self.fs._strip_protocol(s)
             if not alt.startswith(self._base):
                 raise UnsafePathError(
@@ -262,7 +250,7 @@ class ArtifactStore:
 
     def _rel(self, path_or_uri: str) -> str:
         s = os.fspath(path_or_uri)
-        if isinstance(s, str) and ("://" in s or (self._kind == "local" and os.path.isabs(s))):
+        if isinstance(s, str) and ("://" in s or (self._backend.is_local and os.path.isabs(s))):
             return self.relpath(s)
         return safe_relpath(s)
 
@@ -278,17 +266,8 @@ class ArtifactStore:
         return self._write(self._rel(path), data)
 
     def _write(self, rel: str, data: Buffer) -> str:
-        full = self._base + rel
         with self._guard("write", rel):
-            if self._kind == "local":
-                _write_local_atomic(self._local(rel), lambda fd, tmp: _write_fd(fd, data))
-            elif self._kind == "memory":
-                from fsspec.implementations.memory import MemoryFile
-
-                # One dict assignment: atomic, and skips fsspec's O(files) parent checks.
-                MemoryFile(self.fs, full, data).commit()
-            else:
-                self.fs.pipe_file(full, data if isinstance(data, bytes) else bytes(data))
+            self._backend.write(rel, data)
         return self._url_base + rel
 
     def read_bytes(self, path_or_uri: str) -> bytes:
@@ -301,14 +280,9 @@ class ArtifactStore:
         return self._read(self._rel(path_or_uri))
 
     def _read(self, rel: str) -> bytes:
-        full = self._base + rel
         with self._guard("read", rel):
             try:
-                if self._kind == "local":
-                    with open(self._local(rel), "rb") as f:
-                        return f.read()
-                data = self.fs.cat_file(full)
-                return data if isinstance(data, bytes) else bytes(data)
+                return self._backend.read(rel)
             except FileNotFoundError:
                 raise self._not_found(rel) from None
             except IsADirectoryError:
@@ -319,23 +293,10 @@ class ArtifactStore:
         return self._exists(self._rel(path_or_uri))
 
     def _file_exists(self, rel: str) -> bool:
-        full = self._base + rel
-        if self._kind == "local":
-            return os.path.isfile(self._local(rel))
-        if self._kind == "memory":
-            return full in self.fs.store  # type: ignore[attr-defined]
-        return self._exists(rel)
+        return self._backend.file_exists(rel)
 
     def _exists(self, rel: str) -> bool:
-        full = self._base + rel
-        if self._kind == "local":
-            return os.path.exists(self._local(rel))
-        if self._kind == "memory" and full in self.fs.store:  # type: ignore[attr-defined]
-            return True  # O(1); fsspec's exists() scans every file for folders first
-        with self._guard("check", rel):
-            if self._listing_cache:
-                self.fs.invalidate_cache(full)
-            return bool(self.fs.exists(full))
+        return self._backend.exists(rel)
 
     def delete(self, path: str, recursive: bool = False, missing_ok: bool = False) -> None:
         """Delete the file at ``path`` (a folder with ``recursive=True``).
@@ -345,31 +306,10 @@ class ArtifactStore:
             StorageError: ``path`` is a folder and ``recursive`` is False, or the delete failed.
         """
         rel = self._rel(path)
-        full = self._base + rel
         uri = self._url_base + rel
         self._memo.forget(uri)
         try:
-            if self._listing_cache:
-                self.fs.invalidate_cache(full)
-            if self._kind == "local":
-                self._local(rel)
-                if os.path.isdir(full) and not os.path.islink(full):
-                    if not recursive:
-                        raise StorageError(f"{uri} is a folder; pass recursive=True to delete it and its contents.")
-                    import shutil
-
-                    shutil.rmtree(full)
-                else:
-                    os.remove(full)
-                return
-            if not self.fs.exists(full):
-                raise FileNotFoundError(full)
-            if self.fs.isdir(full):
-                if not recursive:
-                    raise StorageError(f"{uri} is a folder; pass recursive=True to delete it and its contents.")
-                self.fs.rm(full, recursive=True)
-            else:
-                self.fs.rm_file(full)
+            self._backend.delete(rel, recursive)
         except FileNotFoundError:
             if not missing_ok:
                 raise self._not_found(rel) from None
@@ -377,9 +317,6 @@ class ArtifactStore:
             raise
         except Exception as exc:
             raise storage_error(exc, "delete", uri, self.options) from exc
-        finally:
-            if self._listing_cache:
-                self.fs.invalidate_cache(full)
 
     def list(self, prefix: str = "") -> builtins.list[str]:
         """Sorted paths (relative to this store) of every file under ``prefix``, recursively.
@@ -387,26 +324,8 @@ class ArtifactStore:
         Returns ``[]`` when ``prefix`` does not exist; hidden temp files are never listed.
         """
         rel = safe_relpath(prefix, "prefix") if prefix else ""
-        full = self._base + rel if rel else self.root or "/"
-        cut = len(self._base)
         with self._guard("list", rel):
-            if self._kind == "local":
-                self._local(rel)
-                if os.path.isfile(full):
-                    return [rel]
-                out: builtins.list[str] = []
-                for dirpath, dirnames, filenames in os.walk(full):
-                    dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-                    base = dirpath.replace(os.sep, "/") + "/"
-                    out.extend((base + f)[cut:] for f in filenames if not f.startswith("."))
-                return sorted(out)
-            if self._listing_cache:
-                self.fs.invalidate_cache(full)
-            try:
-                found = self.fs.find(full)
-            except FileNotFoundError:
-                return []
-        return sorted(p[cut:] for p in found if p.startswith(self._base) and "/." not in "/" + p[cut:])
+            return self._backend.list(rel)
 
     def list_folders(self, prefix: str = "") -> builtins.list[str]:
         """Sorted names of the folders directly under ``prefix`` (``[]`` when it does not exist).
@@ -415,27 +334,8 @@ class ArtifactStore:
             StorageError: the listing failed (typed: unreachable server, no access, ...).
         """
         rel = safe_relpath(prefix, "prefix") if prefix else ""
-        full = self._base + rel if rel else self.root or "/"
         with self._guard("list", rel):
-            try:
-                if self._kind == "local":
-                    self._local(rel)
-                    with os.scandir(full) as it:
-                        found = [e for e in it if e.is_dir() and not e.name.startswith(".")]
-                    # A symlinked folder leading out of the root cannot be opened: do not offer it.
-                    jail = os.path.join(os.path.realpath(self._jail or "/"), "")
-                    return sorted(
-                        e.name
-                        for e in found
-                        if not e.is_symlink() or os.path.join(os.path.realpath(e.path), "").startswith(jail)
-                    )
-                if self._listing_cache:
-                    self.fs.invalidate_cache(full)
-                entries = self.fs.ls(full, detail=True)
-            except (FileNotFoundError, NotADirectoryError):
-                return []
-        names = (str(e["name"]).rstrip("/").rsplit("/", 1)[-1] for e in entries if e.get("type") == "directory")
-        return sorted(n for n in names if not n.startswith("."))
+            return self._backend.list_folders(rel)
 
     # ------------------------------------------------------------------ json
 
@@ -482,7 +382,8 @@ class ArtifactStore:
         """
         if type is None or type == "any":
             type = infer_type(value)
-        if self._kind != "local" or type in ("json", "bytes"):
+        backend = self._backend
+        if not isinstance(backend, LocalBackend) or type in ("json", "bytes"):
             data, ext = encode_buffer(type, value, ext)
             art = self._put_encoded(key, name, data, type, ext)
             self._memo.remember(art["uri"], value, type)
@@ -490,18 +391,10 @@ class ArtifactStore:
         # Local parquet/joblib: pyarrow/joblib write the temp file natively, then it is hashed in place.
         ext = resolve_ext(type, ext)
         rel = self._artifact_rel(key, name, ext)
-        typ = type
-        digest: tuple[str, int] = ("", 0)
-
-        def fill(fd: int, tmp: str) -> None:
-            nonlocal digest
-            encode_to(typ, value, tmp, ext)
-            digest = _sha256_file(tmp)
-
         with self._guard("write", rel):
-            _write_local_atomic(self._local(rel), fill)
-        self._memo.remember(self._url_base + rel, value, typ)
-        return {"type": typ, "uri": self._url_base + rel, "ext": ext, "sha256": digest[0], "size": digest[1]}
+            digest = backend.write_encoded(rel, type, value, ext)
+        self._memo.remember(self._url_base + rel, value, type)
+        return {"type": type, "uri": self._url_base + rel, "ext": ext, "sha256": digest[0], "size": digest[1]}
 
     def put_bytes(self, key: str, name: str, data: Buffer, type: str, ext: str | None = None) -> ArtifactRef:
         """Store already-encoded bytes (e.g. from a payload-mode worker) as an artifact.
@@ -554,19 +447,20 @@ class ArtifactStore:
         if hit:
             return obj  # written by this process moments ago: skip reading and decoding
         expected = ref.get("sha256") if isinstance(ref, dict) else None
-        if typ == "dataframe" and self._kind == "local":
+        backend = self._backend
+        if typ == "dataframe" and isinstance(backend, LocalBackend):
             with self._guard("read", rel):
                 if expected:
-                    self._check_local(rel, expected)
-                return _read_parquet_file(self._local(rel), self._url_base + rel, self._not_found(rel))
+                    self._check_local(backend, rel, expected)
+                return backend.read_parquet(rel, self._not_found(rel))
         data = self._read(rel)
         if expected:
             check_bytes(self._url_base + rel, data, expected)
         return decode(typ, data, ext)
 
-    def _check_local(self, rel: str, expected: str) -> None:
+    def _check_local(self, backend: LocalBackend, rel: str, expected: str) -> None:
         try:
-            check_file(self._url_base + rel, self._local(rel), expected)
+            check_file(self._url_base + rel, backend.path(rel), expected)
         except FileNotFoundError:
             raise self._not_found(rel) from None
 
@@ -593,138 +487,10 @@ class ArtifactStore:
             return data
         return self.read_bytes(ref)
 
-    # ------------------------------------------------------------------ cache entries and previews
-
-    def write_entry(self, key: str, entry: dict[str, Any]) -> str:
-        """Write the cache entry of ``key`` (``artifacts/{key}/_meta.json``): the commit marker, write it last."""
-        return self._write(self._key_rel(key, _META), encode_json(entry))
-
-    def read_entry(self, key: str) -> dict[str, Any] | None:
-        """The cache entry of ``key``, or None when missing or when one of its artifacts is gone."""
-        if self._kind != "remote" and not self._file_exists(self._key_rel(key, _META)):
-            return None  # the common miss, without raising and catching an exception
-        try:
-            entry = self._read_json(self._key_rel(key, _META))
-        except ArtifactNotFoundError:
-            return None
-        if not isinstance(entry, dict):
-            return None
-        if isinstance(entry.get("attempt"), str) and is_abandoned(self, entry["attempt"]):
-            return None  # committed by an attempt the engine had given up on (timeout, cancel)
-        for group in (entry.get("outputs"), entry.get("extras")):
-            if not isinstance(group, dict):
-                continue
-            for ref in group.values():
-                if isinstance(ref, dict) and "uri" in ref and not self._uri_exists(ref["uri"]):
-                    return None  # an artifact was deleted: the entry no longer holds
-        return entry
-
-    def _uri_exists(self, uri: Any) -> bool:
-        try:
-            return self._exists(self.relpath(uri))
-        except (UnsafePathError, TypeError):
-            return False  # not in this store: treat as missing so the node recomputes
-
-    def write_preview(self, key: str, preview: Any) -> str:
-        """Write the preview of ``key`` (``artifacts/{key}/_preview.json``)."""
-        return self._write(self._key_rel(key, _PREVIEW), encode_json(preview))
-
-    def read_preview(self, key: str) -> Any:
-        """The preview of ``key``, or None when there is none."""
-        try:
-            return self._read_json(self._key_rel(key, _PREVIEW))
-        except ArtifactNotFoundError:
-            return None
-
-    @staticmethod
-    def _artifact_rel(key: str, name: str, ext: str) -> str:
-        rel = f"{_ARTIFACTS}/{safe_name(key, 'artifact key')}/{safe_name(name, 'output name')}.{ext}"
-        return rel if len(rel) <= 1024 else safe_relpath(rel)  # raises with the length in the message
-
-    @staticmethod
-    def _key_rel(key: str, name: str) -> str:
-        return f"{_ARTIFACTS}/{safe_name(key, 'artifact key')}/{name}"
-
-    # ------------------------------------------------------------------ runs
-
-    def write_run(self, run_id: str, manifest: dict[str, Any]) -> str:
-        """Write the manifest of a run (``runs/{run_id}.json``) and return its uri."""
-        return self._write(f"{_RUNS}/{safe_name(run_id, 'run id')}.json", encode_json(manifest))
-
-    def read_run(self, run_id: str) -> dict[str, Any]:
-        """The manifest of a run.
-
-        Raises:
-            ArtifactNotFoundError: no such run (the message lists the latest run ids).
-        """
-        rel = f"{_RUNS}/{safe_name(run_id, 'run id')}.json"
-        try:
-            return self._read_json(rel)  # type: ignore[no-any-return]
-        except ArtifactNotFoundError:
-            runs = self.list_runs()
-            known = ", ".join(runs[:5]) + (" ..." if len(runs) > 5 else "") if runs else "none"
-            raise ArtifactNotFoundError(
-                f"No run {run_id!r} in {self.url} (looked for {self._url_base + rel}). Latest runs: {known}."
-            ) from None
-
-    def list_runs(self) -> builtins.list[str]:
-        """Run ids, newest first (run ids start with a UTC timestamp, so they sort by time)."""
-        names = (p[len(_RUNS) + 1 :] for p in self.list(_RUNS))
-        return sorted((n[:-5] for n in names if n.endswith(".json") and "/" not in n), reverse=True)
-
-    # ------------------------------------------------------------------ pipeline document
-
-    def write_pipeline(self, doc: dict[str, Any]) -> str:
-        """Save the pipeline document as ``_pipeline.json`` plus a copy in ``_history/``; return its uri.
-
-        Graphs up to 200 nodes are indented for people and diffs; larger ones are compact, because
-        indented JSON goes through Python's slow encoder (~0.2 ms per node).
-        """
-        nodes = doc.get("nodes")
-        data = encode_json(doc, indent=2 if not isinstance(nodes, list) or len(nodes) <= 200 else None)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        self._write(f"{_HISTORY}/{stamp}-{secrets.token_hex(3)}.json", data)
-        return self._write(_PIPELINE, data)
-
-    def read_pipeline(self) -> dict[str, Any]:
-        """The saved pipeline document.
-
-        Raises:
-            ArtifactNotFoundError: nothing was saved here yet.
-        """
-        try:
-            return self._read_json(_PIPELINE)  # type: ignore[no-any-return]
-        except ArtifactNotFoundError:
-            raise ArtifactNotFoundError(
-                f"No pipeline saved at {self._url_base + _PIPELINE}. Save one first (write_pipeline / Pipeline.save)."
-            ) from None
-
-    def pipeline_history(self) -> builtins.list[str]:
-        """File names of the saved pipeline versions in ``_history/``, newest first."""
-        names = (p[len(_HISTORY) + 1 :] for p in self.list(_HISTORY))
-        return sorted((n for n in names if n.endswith(".json") and "/" not in n), reverse=True)
-
-    def read_history(self, name: str) -> dict[str, Any]:
-        """One saved pipeline version, by its name from :meth:`pipeline_history` (``.json`` optional).
-
-        Raises:
-            ArtifactNotFoundError: no such version.
-        """
-        name = safe_name(name, "history version")
-        if not name.endswith(".json"):
-            name += ".json"
-        return self._read_json(f"{_HISTORY}/{name}")  # type: ignore[no-any-return]
-
-    # ------------------------------------------------------------------ errors and confinement
+    # ------------------------------------------------------------------ errors
 
     def _guard(self, op: str, rel: str) -> contextlib.AbstractContextManager[None]:
-        return guard(op, self._url_base + rel if rel else self.url, self.options)
-
-    def _local(self, rel: str) -> str:
-        """The local path of ``rel``, checked to stay inside the opened root after resolving symlinks."""
-        full = self._base + rel if rel else self.root or "/"
-        confine(full, self._jail, self._url_base + rel)
-        return full
+        return self._backend.guard(op, rel)
 
     def _not_found(self, rel: str) -> ArtifactNotFoundError:
         return ArtifactNotFoundError(
@@ -739,64 +505,3 @@ class ArtifactStore:
 def _suffix(uri: str) -> str:
     name = uri.rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[-1] if "." in name else ""
-
-
-def _write_local_atomic(full: str, fill: Callable[[int, str], object]) -> None:
-    """Create a temp file next to ``full``, let ``fill(fd, tmp_path)`` write it, then rename it over ``full``."""
-    folder = os.path.dirname(full)
-    # A dot-name in the same folder: os.replace is atomic there and listings skip it.
-    tmp = f"{folder}/.tmp-{secrets.token_hex(8)}"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(tmp, flags, 0o666)  # 0o666 & umask, like a plain open(); mkstemp would force 0o600
-    except FileNotFoundError:
-        os.makedirs(folder, exist_ok=True)
-        fd = os.open(tmp, flags, 0o666)
-    try:
-        try:
-            fill(fd, tmp)
-        finally:
-            os.close(fd)
-        os.replace(tmp, full)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _write_fd(fd: int, data: Buffer) -> None:
-    view = memoryview(data).cast("B")
-    while view:  # os.write may write less than asked
-        view = view[os.write(fd, view) :]
-
-
-def _sha256_file(path: str) -> tuple[str, int]:
-    """(hex SHA-256, size) of a local file, hashed through a memory map (no copy into Python)."""
-    import mmap
-
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size == 0:
-            return hashlib.sha256(b"").hexdigest(), 0
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return hashlib.sha256(mm).hexdigest(), size
-
-
-def _read_parquet_file(path: str, uri: str, missing: ArtifactNotFoundError) -> Any:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        # Memory-mapped: no copy into Python bytes first; the map closes when its buffers are freed.
-        return pq.read_table(pa.memory_map(path, "r")).to_pandas()
-    except FileNotFoundError:
-        raise missing from None
-    except (pa.ArrowException, OSError) as exc:
-        if not os.path.exists(path):
-            raise missing from None
-        raise StorageError(
-            f"Could not decode {uri} as a 'dataframe' artifact (parquet): {exc}. "
-            "The artifact is corrupt or was saved with another type."
-        ) from exc

@@ -1,0 +1,312 @@
+"""The file work under an :class:`~tensorrag.storage.store.ArtifactStore`: one class per kind of filesystem.
+
+* :class:`LocalBackend` (``file://``): plain ``os`` calls, a temp file plus ``os.replace`` per
+  write, and every path checked by :func:`~tensorrag.storage.paths.confine` so a symlink cannot
+  lead out of the opened root.
+* :class:`MemoryBackend` (``memory://``): one dict assignment per write, O(1) existence checks.
+* :class:`FsspecBackend` (everything else: ``s3://``, ...): one ``pipe_file`` (one PUT) per write;
+  drivers that cache listings are refreshed before existence checks, listings and deletes.
+
+Every backend works on paths relative to its store (``rel``) and raises the raw exceptions
+(``FileNotFoundError``, ...); the store turns them into tensorrag errors, except for the parts of
+``exists`` that each backend guards itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from tensorrag.errors import ArtifactNotFoundError, StorageError
+from tensorrag.storage.codecs import Buffer, encode_to
+from tensorrag.storage.faults import guard
+from tensorrag.storage.paths import confine
+
+if TYPE_CHECKING:
+    import builtins
+    import contextlib
+    from collections.abc import Callable
+
+    from fsspec import AbstractFileSystem
+
+__all__ = ["FsspecBackend", "LocalBackend", "MemoryBackend", "backend_for"]
+
+
+class FsspecBackend:
+    """Any fsspec filesystem (object stores and the rest): the generic backend the others specialise.
+
+    Attributes:
+        fs: the fsspec filesystem.
+        root: the store's root as a path inside ``fs``.
+        url: the store's root URL (for messages).
+        options: the fsspec options (for the endpoint named in error messages).
+        jail: the root opened first (a scoped child keeps its parent's), for symlink confinement.
+    """
+
+    #: whether a missing file is cheap to tell (no request), so a lookup can skip raising and catching
+    cheap_exists = False
+    #: whether paths are operating-system paths (absolute local paths are accepted as uris)
+    is_local = False
+
+    def __init__(self, fs: AbstractFileSystem, root: str, url: str, options: dict[str, Any], jail: str) -> None:
+        self.fs = fs
+        self.root = root
+        self.url = url
+        self.options = options
+        self.jail = jail
+        self.base = root + "/"  # fs path prefix of every file
+        self.url_base = url if url.endswith("/") else url + "/"
+        # Object-store drivers cache listings; drop them before existence checks and listings.
+        self._listing_cache = hasattr(fs, "invalidate_cache")
+
+    def guard(self, op: str, rel: str) -> contextlib.AbstractContextManager[None]:
+        """Turn non-tensorrag exceptions raised while doing ``op`` on ``rel`` into typed storage errors."""
+        return guard(op, self.url_base + rel if rel else self.url, self.options)
+
+    def full(self, rel: str) -> str:
+        """The path inside ``fs`` of ``rel`` (the root for ``""``)."""
+        return self.base + rel if rel else self.root or "/"
+
+    def refresh(self, full: str) -> None:
+        """Drop the driver's cached listing of ``full`` so the next call sees the store as it is."""
+        if self._listing_cache:
+            self.fs.invalidate_cache(full)
+
+    def write(self, rel: str, data: Buffer) -> None:
+        """Write ``data`` at ``rel`` in one piece (parents created)."""
+        self.fs.pipe_file(self.base + rel, data if isinstance(data, bytes) else bytes(data))
+
+    def read(self, rel: str) -> bytes:
+        """The bytes at ``rel`` (``FileNotFoundError`` / ``IsADirectoryError`` as raised)."""
+        data = self.fs.cat_file(self.base + rel)
+        return data if isinstance(data, bytes) else bytes(data)
+
+    def file_exists(self, rel: str) -> bool:
+        """Whether a file is at ``rel``."""
+        return self.exists(rel)
+
+    def exists(self, rel: str) -> bool:
+        """Whether a file or folder is at ``rel`` (failures are typed storage errors)."""
+        full = self.base + rel
+        with self.guard("check", rel):
+            self.refresh(full)
+            return bool(self.fs.exists(full))
+
+    def delete(self, rel: str, recursive: bool) -> None:
+        """Delete the file (or, with ``recursive``, the folder) at ``rel``; ``FileNotFoundError`` if none."""
+        full = self.base + rel
+        try:
+            self.refresh(full)
+            if not self.fs.exists(full):
+                raise FileNotFoundError(full)
+            if self.fs.isdir(full):
+                if not recursive:
+                    raise _folder_error(self.url_base + rel)
+                self.fs.rm(full, recursive=True)
+            else:
+                self.fs.rm_file(full)
+        finally:
+            self.refresh(full)
+
+    def list(self, rel: str) -> builtins.list[str]:
+        """Sorted paths (relative to the store) of every file under ``rel``; hidden files are skipped."""
+        full = self.full(rel)
+        cut = len(self.base)
+        self.refresh(full)
+        try:
+            found = self.fs.find(full)
+        except FileNotFoundError:
+            return []
+        return sorted(p[cut:] for p in found if p.startswith(self.base) and "/." not in "/" + p[cut:])
+
+    def list_folders(self, rel: str) -> builtins.list[str]:
+        """Sorted names of the folders directly under ``rel`` (``[]`` when it does not exist)."""
+        full = self.full(rel)
+        try:
+            self.refresh(full)
+            entries = self.fs.ls(full, detail=True)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        names = (str(e["name"]).rstrip("/").rsplit("/", 1)[-1] for e in entries if e.get("type") == "directory")
+        return sorted(n for n in names if not n.startswith("."))
+
+
+class MemoryBackend(FsspecBackend):
+    """``memory://``: fsspec's in-process dict, with direct O(1) writes and existence checks."""
+
+    cheap_exists = True
+
+    def __init__(self, fs: AbstractFileSystem, root: str, url: str, options: dict[str, Any], jail: str) -> None:
+        super().__init__(fs, root, url, options, jail)
+        self._listing_cache = False  # the dict is the listing: nothing to refresh
+
+    def write(self, rel: str, data: Buffer) -> None:
+        from fsspec.implementations.memory import MemoryFile
+
+        # One dict assignment: atomic, and skips fsspec's O(files) parent checks.
+        MemoryFile(self.fs, self.base + rel, data).commit()
+
+    def file_exists(self, rel: str) -> bool:
+        return self.base + rel in self.fs.store  # type: ignore[attr-defined]
+
+    def exists(self, rel: str) -> bool:
+        if self.base + rel in self.fs.store:  # type: ignore[attr-defined]
+            return True  # O(1); fsspec's exists() scans every file for folders first
+        return super().exists(rel)
+
+
+class LocalBackend(FsspecBackend):
+    """``file://``: direct ``os`` calls on paths confined to the opened root."""
+
+    cheap_exists = True
+    is_local = True
+
+    def __init__(self, fs: AbstractFileSystem, root: str, url: str, options: dict[str, Any], jail: str) -> None:
+        super().__init__(fs, root, url, options, jail)
+        self._listing_cache = False  # os calls see the disk as it is
+
+    def path(self, rel: str) -> str:
+        """The local path of ``rel``, checked to stay inside the opened root after resolving symlinks."""
+        full = self.full(rel)
+        confine(full, self.jail, self.url_base + rel)
+        return full
+
+    def write(self, rel: str, data: Buffer) -> None:
+        _write_local_atomic(self.path(rel), lambda fd, tmp: _write_fd(fd, data))
+
+    def write_encoded(self, rel: str, type: str, value: Any, ext: str) -> tuple[str, int]:
+        """Encode ``value`` natively (pyarrow/joblib write the temp file) and return its (sha256, size)."""
+        digest: tuple[str, int] = ("", 0)
+
+        def fill(fd: int, tmp: str) -> None:
+            nonlocal digest
+            encode_to(type, value, tmp, ext)
+            digest = _sha256_file(tmp)
+
+        _write_local_atomic(self.path(rel), fill)
+        return digest
+
+    def read(self, rel: str) -> bytes:
+        with open(self.path(rel), "rb") as f:
+            return f.read()
+
+    def read_parquet(self, rel: str, missing: ArtifactNotFoundError) -> Any:
+        """The dataframe in the parquet file at ``rel``, memory-mapped (``missing`` raised if it is gone)."""
+        return _read_parquet_file(self.path(rel), self.url_base + rel, missing)
+
+    def file_exists(self, rel: str) -> bool:
+        return os.path.isfile(self.path(rel))
+
+    def exists(self, rel: str) -> bool:
+        return os.path.exists(self.path(rel))
+
+    def delete(self, rel: str, recursive: bool) -> None:
+        full = self.base + rel
+        self.path(rel)
+        if os.path.isdir(full) and not os.path.islink(full):
+            if not recursive:
+                raise _folder_error(self.url_base + rel)
+            import shutil
+
+            shutil.rmtree(full)
+        else:
+            os.remove(full)
+
+    def list(self, rel: str) -> builtins.list[str]:
+        full = self.path(rel)
+        cut = len(self.base)
+        if os.path.isfile(full):
+            return [rel]
+        out: builtins.list[str] = []
+        for dirpath, dirnames, filenames in os.walk(full):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            base = dirpath.replace(os.sep, "/") + "/"
+            out.extend((base + f)[cut:] for f in filenames if not f.startswith("."))
+        return sorted(out)
+
+    def list_folders(self, rel: str) -> builtins.list[str]:
+        try:
+            with os.scandir(self.path(rel)) as it:
+                found = [e for e in it if e.is_dir() and not e.name.startswith(".")]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        # A symlinked folder leading out of the root cannot be opened: do not offer it.
+        jail = os.path.join(os.path.realpath(self.jail or "/"), "")
+        return sorted(
+            e.name for e in found if not e.is_symlink() or os.path.join(os.path.realpath(e.path), "").startswith(jail)
+        )
+
+
+def backend_for(protocol: str) -> type[FsspecBackend]:
+    """The backend class for a store's normalised protocol (``file``, ``memory``, anything else)."""
+    return LocalBackend if protocol == "file" else MemoryBackend if protocol == "memory" else FsspecBackend
+
+
+# --------------------------------------------------------------------------- local helpers
+
+
+def _folder_error(uri: str) -> StorageError:
+    return StorageError(f"{uri} is a folder; pass recursive=True to delete it and its contents.")
+
+
+def _write_local_atomic(full: str, fill: Callable[[int, str], object]) -> None:
+    """Create a temp file next to ``full``, let ``fill(fd, tmp_path)`` write it, then rename it over ``full``."""
+    folder = os.path.dirname(full)
+    # A dot-name in the same folder: os.replace is atomic there and listings skip it.
+    tmp = f"{folder}/.tmp-{secrets.token_hex(8)}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(tmp, flags, 0o666)  # 0o666 & umask, like a plain open(); mkstemp would force 0o600
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(tmp, flags, 0o666)
+    try:
+        try:
+            fill(fd, tmp)
+        finally:
+            os.close(fd)
+        os.replace(tmp, full)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _write_fd(fd: int, data: Buffer) -> None:
+    view = memoryview(data).cast("B")
+    while view:  # os.write may write less than asked
+        view = view[os.write(fd, view) :]
+
+
+def _sha256_file(path: str) -> tuple[str, int]:
+    """(hex SHA-256, size) of a local file, hashed through a memory map (no copy into Python)."""
+    import mmap
+
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            return hashlib.sha256(b"").hexdigest(), 0
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return hashlib.sha256(mm).hexdigest(), size
+
+
+def _read_parquet_file(path: str, uri: str, missing: ArtifactNotFoundError) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        # Memory-mapped: no copy into Python bytes first; the map closes when its buffers are freed.
+        return pq.read_table(pa.memory_map(path, "r")).to_pandas()
+    except FileNotFoundError:
+        raise missing from None
+    except (pa.ArrowException, OSError) as exc:
+        if not os.path.exists(path):
+            raise missing from None
+        raise StorageError(
+            f"Could not decode {uri} as a 'dataframe' artifact (parquet): {exc}. "
+            "The artifact is corrupt or was saved with another type."
+        ) from exc
