@@ -28,7 +28,7 @@ from tensorrag.config import get_settings
 from tensorrag.errors import NodeFailedError, RunError, StorageError, UnsafePathError
 from tensorrag.executors import Engine, Executor, get_executor, liveness
 from tensorrag.executors.engine import TERMINAL, RunState
-from tensorrag.storage import ArtifactStore, open_store
+from tensorrag.storage import ArtifactStore, ProjectStore, open_store
 from tensorrag.storage.unsaved import ManifestSave, save_run_manifest
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def run_pipeline(
     settings = get_settings()
     root = open_store(storage, **dict(storage_options or {}))
     project_store = getattr(pipeline.project, "store", None)
-    if project_store is None and project is None and user is None and root.project_name is not None:
+    if project_store is None and project is None and user is None and isinstance(root, ProjectStore):
         project_store = root  # e.g. storage=run.store: already {user}/workspace/{project}; don't nest another
     store = project_store or root.project(project or settings.project or pipeline.name, user or settings.user)
     owned = not isinstance(executor, Executor)
