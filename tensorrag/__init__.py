@@ -20,6 +20,7 @@ from tensorrag._version import __version__
 from tensorrag.cards import BaseCard, CardFunction, card
 from tensorrag.cards.catalog import list_cards, register
 from tensorrag.errors import (
+    ArgumentError,
     ArtifactCorruptError,
     ArtifactNotFoundError,
     CacheTokenError,
@@ -55,6 +56,7 @@ from tensorrag.run import Run
 from tensorrag.workspace import Project, Workspace
 
 __all__ = [
+    "ArgumentError",
     "ArtifactCorruptError",
     "ArtifactNotFoundError",
     "BaseCard",

@@ -4,6 +4,7 @@ Catch :class:`TensorragError` to catch them all. Where a builtin means the same 
 error derives from it too (``except KeyError`` still catches an unknown card type)::
 
     TensorragError
+    ├── ArgumentError                a public function got an unknown keyword or a bad argument (TypeError, ValueError)
     ├── ConfigError                  bad settings / environment variables          (ValueError)
     ├── SpecError                    malformed _pipeline.json or task/result payload (ValueError)
     ├── RegistryError                a plugin could not be registered or loaded
@@ -36,9 +37,13 @@ error derives from it too (``except KeyError`` still catches an unknown card typ
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 __all__ = [
+    "ArgumentError",
     "ArtifactCorruptError",
     "ArtifactNotFoundError",
     "CacheTokenError",
@@ -75,6 +80,14 @@ class TensorragError(Exception):
     """Base class of every error raised by tensorrag."""
 
 
+class ArgumentError(TensorragError, TypeError, ValueError):
+    """A public function got an argument it cannot use: an unknown keyword, a wrong type or a bad value.
+
+    It is a :class:`TypeError` (what Python raises for an unexpected keyword) and a
+    :class:`ValueError` (what it raises for a bad value), so either ``except`` catches it.
+    """
+
+
 class ConfigError(TensorragError, ValueError):
     """A setting (argument or environment variable) has an invalid value."""
 
@@ -90,16 +103,19 @@ class RegistryError(TensorragError):
 class UnknownCardTypeError(RegistryError, KeyError):
     """No card is registered under the requested ``card_type``."""
 
-    def __init__(self, card_type: str, available: list[str] | None = None) -> None:
+    def __init__(self, card_type: str, available: list[str] | None = None, note: str | None = None) -> None:
         self.card_type = card_type
         self.available = sorted(available or [])
         msg = f"Unknown card type {card_type!r}."
-        close = _close_matches(card_type, self.available)
+        close = _close_matches(card_type, self.available) if isinstance(card_type, str) else []
+        if note:  # e.g. the card file that should define this type failed to load: that is the fix
+            msg += f" {note}"
         if close:
             msg += f" Did you mean {' or '.join(repr(c) for c in close)}?"
-        elif self.available:
+        elif self.available and not note:
             msg += f" Available: {', '.join(self.available)}."
-        msg += " Register custom cards with Pipeline.register(...) or the 'tensorrag.cards' entry point."
+        if not note:
+            msg += " Register custom cards with Pipeline.register(...) or the 'tensorrag.cards' entry point."
         super().__init__(msg)
 
     def __str__(self) -> str:  # KeyError would repr() the message
@@ -186,7 +202,7 @@ class UnknownNodeError(PipelineError, KeyError):
     def __init__(self, node_id: str, available: list[str] | None = None) -> None:
         self.node_id = node_id
         msg = f"No node with id {node_id!r}."
-        close = _close_matches(node_id, sorted(available or []))
+        close = _close_matches(node_id, sorted(available or [])) if isinstance(node_id, str) else []
         if close:
             msg += f" Did you mean {' or '.join(repr(c) for c in close)}?"
         super().__init__(msg)
@@ -287,6 +303,41 @@ class RunError(TensorragError):
 
 class NodeFailedError(RunError):
     """The requested output belongs to a node that failed or was skipped."""
+
+
+def check_keywords(fn: _F) -> _F:
+    """Decorate ``fn`` so a call with an argument it does not take raises :class:`ArgumentError`.
+
+    The message names the function, the argument, a close match (``target`` -> ``targets``)
+    and every argument it takes; ``inspect.signature`` still shows ``fn``'s own signature.
+    """
+    import functools
+    import inspect
+
+    sig = inspect.signature(fn)
+    names = [
+        p.name
+        for p in sig.parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in ("self", "cls")
+    ]
+    where = fn.__qualname__
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            sig.bind(*args, **kwargs)
+        except TypeError as exc:
+            unknown = [k for k in kwargs if k not in sig.parameters]
+            if unknown:
+                close = _close_matches(unknown[0], names)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                msg = f"{where}() got an unexpected keyword argument {unknown[0]!r}.{hint}"
+            else:
+                msg = f"{where}(): {exc}."
+            raise ArgumentError(f"{msg} It takes: {', '.join(names)}.") from None
+        return fn(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]
 
 
 def _close_matches(word: str, options: list[str]) -> list[str]:

@@ -27,25 +27,41 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from tensorrag._args import check_path, check_position, check_resources, check_text
 from tensorrag.cards import BaseCard, card_class_of
+from tensorrag.cards.resources import resource_problems
 from tensorrag.cards.schema import validate_config
 from tensorrag.errors import (
+    ArgumentError,
+    ArtifactNotFoundError,
     CardConfigError,
     ConfigError,
     DuplicateNodeError,
     PipelineValidationError,
     RegistryError,
     SpecError,
+    StorageError,
     TensorragError,
     UnknownCardTypeError,
     UnknownNodeError,
     WiringError,
+    check_keywords,
 )
 from tensorrag.registry import Registry, card_registry
-from tensorrag.spec import NODE_ID_PATTERN, EdgeSpec, GraphSpec, NodeSpec, json_copy, port_compatible
+from tensorrag.spec import (
+    NODE_ID_PATTERN,
+    EdgeSpec,
+    GraphSpec,
+    NodeSpec,
+    json_copy,
+    load_json,
+    port_compatible,
+    safe_repr,
+)
 
-if TYPE_CHECKING:
-    from tensorrag.run import Run
+if TYPE_CHECKING:  # through run, the one module above that pipeline may name
+    from tensorrag.run import ArtifactStore, Executor, Run
+    from tensorrag.run import Listener as RunListener
 
 __all__ = ["Edge", "Node", "Pipeline"]
 
@@ -171,7 +187,7 @@ class Pipeline:
     """
 
     def __init__(self, name: str = "pipeline", *, registry: Registry | None = None, project: Any = None) -> None:
-        self.name = name
+        self.name: str = check_text(name, "A pipeline name")
         self.project = project
         parent = registry or getattr(project, "registry", None) or card_registry
         self.registry: Registry = parent.child() if registry is None else registry
@@ -201,6 +217,9 @@ class Pipeline:
             UnknownNodeError: no such node (with did-you-mean).
         """
         node_id = node.id if isinstance(node, Node) else node
+        if not isinstance(node_id, str):
+            got = f"{type(node_id).__name__} {safe_repr(node_id)}"
+            raise ArgumentError(f"A node must be given as a Node or its id (a string); got {got}.")
         try:
             return self._nodes[node_id]
         except KeyError:
@@ -279,6 +298,7 @@ class Pipeline:
     def add(
         self,
         card: str | type[BaseCard] | Any,
+        /,
         id: str | None = None,
         *,
         position: Mapping[str, float] | None = None,
@@ -307,7 +327,10 @@ class Pipeline:
         if not isinstance(cache, bool):
             raise ConfigError(f"add(..., cache=...) must be True or False; got {cache!r}.")
         if isinstance(card, str):
-            card_type, cls = card, self.registry.get(card)
+            try:
+                card_type, cls = card, self.registry.get(card)
+            except UnknownCardTypeError as exc:
+                raise self._unknown_type(card, exc.available) from None
             cls = card_class_of(cls)
         else:
             cls = self.register(card) if self._needs_register(card) else card_class_of(card)
@@ -316,10 +339,9 @@ class Pipeline:
             node_id = self._new_id(card_type) if id is None else _check_node_id(id)
             if node_id in self._nodes:
                 raise DuplicateNodeError(f"A node with id {node_id!r} already exists in pipeline {self.name!r}.")
-            pos = dict(position) if position else self._next_position()
-            node = Node(
-                self, node_id, card_type, cls, dict(config), pos, dict(resources) if resources else None, cache=cache
-            )
+            pos = check_position(position, f"node {node_id!r}") if position else self._next_position()
+            hints = check_resources(resources, f"node {node_id!r}")
+            node = Node(self, node_id, card_type, cls, dict(config), pos, hints, cache=cache)
             _, problems = node._check_config()
             if problems:
                 raise _config_error(node, problems)
@@ -370,6 +392,9 @@ class Pipeline:
             source_output, target = None, source_output  # connect("a", "b")
         if target is None:
             raise WiringError("connect() needs a target node: connect(source, output, target, input).")
+        for port in (source_output, target_input):
+            if port is not None and not isinstance(port, str):
+                raise ArgumentError(f"Port names must be strings; got {type(port).__name__} {safe_repr(port)}.")
         with self._lock:
             src, dst = self.node(source), self.node(target)
             if source_output is None or target_input is None:
@@ -411,14 +436,15 @@ class Pipeline:
                     and target_input in (None, e.target_input)
                 ]
             if not match:
-                ends = f"{source!r} {source_output or ''} -> {target or ''} {target_input or ''}"
+                ends = " ".join(map(safe_repr, (source, source_output))) + " -> "
+                ends += " ".join(map(safe_repr, (target, target_input)))
                 raise WiringError(f"No such edge: {ends}")
             edge = match[0]
             self._edges.remove(edge)
         self._emit({"op": "disconnect", "edge": edge.to_dict()})
         return edge
 
-    def configure(self, node: str | Node, _replace: bool = False, **values: Any) -> Node:
+    def configure(self, node: str | Node, _replace: bool = False, /, **values: Any) -> Node:
         """Merge ``values`` into a node's config (``None`` removes a key), checked against its schema.
 
         Raises:
@@ -449,7 +475,7 @@ class Pipeline:
         """Set a node's canvas position."""
         with self._lock:
             target = self.node(node)
-            target.position = {"x": x, "y": y}
+            target.position = check_position({"x": x, "y": y}, f"node {target.id!r}")
         self._emit({"op": "update_node", "node_id": target.id, "fields": ["position"]})
         return target
 
@@ -457,7 +483,7 @@ class Pipeline:
         """Set (or clear, with None) a node's executor hints."""
         with self._lock:
             target = self.node(node)
-            target.resources = dict(resources) if resources else None
+            target.resources = check_resources(resources, f"node {target.id!r}")
         self._emit({"op": "update_node", "node_id": target.id, "fields": ["resources"]})
         return target
 
@@ -500,8 +526,10 @@ class Pipeline:
             if node.card is None and node.load_error:
                 out.append({"node_id": node.id, "message": node.load_error})
                 continue
+            for field, message in resource_problems(node.resources):
+                out.append({"node_id": node.id, "field": field, "message": message})
             if node.card is None:  # one wording for unknown types, here and in add()
-                out.append({"node_id": node.id, "message": str(UnknownCardTypeError(node.card_type, known))})
+                out.append({"node_id": node.id, "message": str(self._unknown_type(node.card_type, known))})
                 continue
             for bad in node._check_config()[1]:
                 out.append({"node_id": node.id, "field": bad["field"], "message": bad["message"]})
@@ -542,6 +570,12 @@ class Pipeline:
             path = " -> ".join([*cycle, cycle[0]])
             out.append({"node_id": cycle[0], "message": f"The pipeline contains a cycle: {path}."})
         return out
+
+    def _unknown_type(self, card_type: str, known: list[str]) -> UnknownCardTypeError:
+        # The project knows when one of its card files should define this type but failed to load.
+        explain = getattr(self.project, "card_problem", None)
+        note = explain(card_type) if callable(explain) else None
+        return UnknownCardTypeError(card_type, known, note)
 
     def _port_problem(self, src: Node, out: str, dst: Node, inp: str) -> str | None:
         if src.card is None or dst.card is None:
@@ -738,45 +772,72 @@ class Pipeline:
             SpecError: the document is malformed.
             DuplicateNodeError: two nodes share an id.
         """
-        spec = GraphSpec.from_dict(dict(doc))
+        spec = GraphSpec.from_dict(dict(doc) if isinstance(doc, Mapping) else doc)
         p = cls(name or spec.name or "pipeline", registry=registry, project=project)
         p._load_spec(spec)
         return p
 
     @classmethod
-    def from_json(cls, text: str | bytes | Mapping[str, Any], **kwargs: Any) -> Pipeline:
-        """Build a pipeline from ``_pipeline.json`` text (or an already parsed dict)."""
+    def from_json(
+        cls, text: str | bytes | Mapping[str, Any], *, source: str = "The pipeline text", **kwargs: Any
+    ) -> Pipeline:
+        """Build a pipeline from ``_pipeline.json`` text (or an already parsed dict).
+
+        Raises:
+            SpecError: the text is not valid JSON (UTF-8, no NaN, bounded nesting) or not a graph
+                document; the message starts with ``source``.
+        """
         if isinstance(text, Mapping):
             return cls.from_dict(text, **kwargs)
+        doc = load_json(text, source)
         try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(f"Not valid JSON: {exc}") from exc
-        return cls.from_dict(doc, **kwargs)
+            return cls.from_dict(doc, **kwargs)
+        except SpecError as exc:
+            raise SpecError(f"{source}: {exc}") from None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], **kwargs: Any) -> Pipeline:
-        """Read a ``_pipeline.json`` file (any fsspec URL or local path)."""
+        """Read a ``_pipeline.json`` file (any fsspec URL or local path).
+
+        Raises:
+            ArtifactNotFoundError: no such file.
+            StorageError: it cannot be read.
+            SpecError: it is not a valid pipeline document (the message names the file).
+        """
         import fsspec
 
-        with fsspec.open(os.fspath(path), "rb") as fh:
-            return cls.from_json(fh.read(), **kwargs)
+        target = check_path(path, "A pipeline file")
+        try:
+            with fsspec.open(target, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            raise ArtifactNotFoundError(f"No pipeline file at {target!r}.") from None
+        except (OSError, ValueError) as exc:  # a folder, no permission, a malformed URL
+            raise StorageError(f"Cannot read the pipeline file {target!r}: {exc}") from exc
+        return cls.from_json(data, source=f"Pipeline file {target!r}", **kwargs)
 
     def save(self, path: str | os.PathLike[str]) -> str:
-        """Write the document to a local path or fsspec URL (atomically for local paths)."""
+        """Write the document to a local path or fsspec URL (atomically for local paths).
+
+        Raises:
+            StorageError: the file cannot be written.
+        """
         import fsspec
 
         data = self.to_json().encode()
-        target = os.fspath(path)
-        if "://" not in target:
-            os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-            tmp = f"{target}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-        else:
-            with fsspec.open(target, "wb") as fh:
-                fh.write(data)
+        target = check_path(path, "A pipeline file")
+        try:
+            if "://" not in target:
+                os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+                tmp = f"{target}.{os.getpid()}.tmp"
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, target)
+            else:
+                with fsspec.open(target, "wb") as fh:
+                    fh.write(data)
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"Cannot write the pipeline file {target!r}: {exc}") from exc
         return target
 
     def replace(self, doc: Mapping[str, Any]) -> Pipeline:
@@ -785,7 +846,7 @@ class Pipeline:
         Raises:
             SpecError: the document is malformed (the pipeline is left unchanged).
         """
-        spec = GraphSpec.from_dict(dict(doc))
+        spec = GraphSpec.from_dict(dict(doc) if isinstance(doc, Mapping) else doc)
         staging = Pipeline(self.name, registry=self.registry)
         staging._load_spec(spec)  # parse fully before touching self
         with self._lock:
@@ -832,11 +893,36 @@ class Pipeline:
 
     # ------------------------------------------------------------------ running
 
-    def run(self, **kwargs: Any) -> Run:
-        """Run the pipeline; see :func:`tensorrag.run.run_pipeline` for the arguments."""
+    @check_keywords
+    def run(
+        self,
+        *,
+        executor: str | Executor | None = None,
+        storage: str | os.PathLike[str] | ArtifactStore | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        cache: bool = True,
+        targets: Iterable[str] | None = None,
+        fail_fast: bool = False,
+        on_event: RunListener | Iterable[RunListener] | None = None,
+        max_workers: int | None = None,
+        project: str | None = None,
+        user: str | None = None,
+        wait: bool = True,
+        progress: bool | None = None,
+    ) -> Run:
+        """Run the pipeline; see :func:`tensorrag.run.run_pipeline` for the arguments (the same ones).
+
+        Raises:
+            ArgumentError: an argument it does not take (with did-you-mean: ``target`` -> ``targets``).
+            PipelineValidationError: the pipeline (or the part ``targets`` needs) is invalid.
+        """
         from tensorrag.run import run_pipeline
 
-        return run_pipeline(self, **kwargs)
+        return run_pipeline(
+            self, executor=executor, storage=storage, storage_options=storage_options, cache=cache, targets=targets,
+            fail_fast=fail_fast, on_event=on_event, max_workers=max_workers, project=project, user=user, wait=wait,
+            progress=progress,
+        )
 
     def canvas(self, **kwargs: Any) -> Any:
         """Show this pipeline on the notebook canvas (``pip install 'tensorrag[widget]'``).
@@ -871,7 +957,7 @@ class Pipeline:
 def _check_node_id(node_id: str) -> str:
     if not isinstance(node_id, str) or not _NODE_ID.match(node_id):
         raise WiringError(
-            f"Invalid node id {node_id!r}: use 1-128 characters from letters, digits, '_', '-', '.', ':' "
+            f"Invalid node id {safe_repr(node_id)}: use 1-128 characters from letters, digits, '_', '-', '.', ':' "
             "(starting with a letter, digit or '_')."
         )
     return node_id

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.config import get_settings
-from tensorrag.errors import NodeFailedError, RunError, StorageError, UnsafePathError
+from tensorrag.errors import NodeFailedError, RunError, StorageError, UnsafePathError, check_keywords
 from tensorrag.executors import Engine, Executor, get_executor, liveness
 from tensorrag.executors.engine import TERMINAL, RunState
 from tensorrag.storage import ArtifactStore, ProjectStore, open_store
@@ -45,6 +45,7 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
 
 
+@check_keywords
 def run_pipeline(
     pipeline: Pipeline,
     *,
@@ -193,6 +194,8 @@ def _save_graph(store: ArtifactStore, doc: dict[str, Any]) -> None:
                 return
         except FileNotFoundError:
             pass
+        except StorageError as exc:  # e.g. a corrupt saved graph: it must not block the run; this save replaces it
+            log.warning("replacing the unreadable saved pipeline: %s", exc)
         store.write_pipeline(doc)
     except UnsafePathError:
         raise  # e.g. a symlink out of the store: a setup error, not an outage

@@ -28,7 +28,10 @@ dicts) shared by every executor and the one worker entry function::
 
 from __future__ import annotations
 
+import json
+import math
 import re
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +48,11 @@ __all__ = [
     "TaskResult",
     "check_wire",
     "json_copy",
+    "json_problem",
+    "load_json",
     "port_compatible",
+    "position_problem",
+    "safe_repr",
 ]
 
 SCHEMA_VERSION = 1
@@ -54,6 +61,11 @@ WIRE_VERSION = 1
 #: Node ids: what ``Pipeline.add`` accepts and what files must use.
 NODE_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$"
 _NODE_ID = re.compile(NODE_ID_PATTERN)
+
+#: Deepest nesting a graph document may have (a node's config starts 4 levels down).
+MAX_DEPTH = 128
+#: Longest integer a document may hold, in digits (Python refuses to print longer ones).
+MAX_INT_DIGITS = 4000
 
 #: Artifact types a port may declare. Any other string in an original card is read as ``bytes``.
 PORT_TYPES = ("dataframe", "model", "json", "bytes", "any")
@@ -158,7 +170,13 @@ class GraphSpec:
             SpecError: the document is malformed; the message says where and what was expected.
         """
         if not isinstance(doc, dict):
-            raise SpecError(f"A pipeline document must be a JSON object; got {type(doc).__name__}.")
+            raise SpecError(
+                f"A pipeline document must be a JSON object; got {_kind(doc)} "
+                '(expected {"nodes": [...], "edges": [...], ...}).'
+            )
+        bad = json_problem(doc, "", MAX_DEPTH)
+        if bad is not None:
+            raise SpecError(f"The pipeline document is malformed: {bad[0] or 'the document'} {bad[1]}.")
         version = doc.get("schema_version")
         if version is not None and version != SCHEMA_VERSION:
             raise SpecError(
@@ -177,6 +195,8 @@ class GraphSpec:
         known = {"schema_version", "name", "nodes", "edges", "nodeCounter"}
         extra = {k: json_copy(v) for k, v in doc.items() if k not in known}
         name = doc.get("name")
+        if name is not None and not isinstance(name, str):
+            raise SpecError(f"'name' must be a string; got {_kind(name)}.")
         return cls(nodes=nodes, edges=edges, node_counter=counter, name=name, extra=extra)
 
 
@@ -210,6 +230,9 @@ def _node_from_dict(raw: Any, index: int) -> NodeSpec:
     pos = raw.get("position") or {"x": 0, "y": 0}
     if not isinstance(pos, dict):
         raise SpecError(f"{where}.position must be an object with x and y (node {node_id!r}).")
+    bad_pos = position_problem(pos)
+    if bad_pos:
+        raise SpecError(f"{where}.position (node {node_id!r}): {bad_pos}.")
     resources = data.get("resources")
     cache = data.get("cache", True)
     if not isinstance(cache, bool):
@@ -247,6 +270,8 @@ def _edge_from_dict(raw: Any, index: int) -> EdgeSpec:
     inp = data.get("target_input") or raw.get("target_input") or raw.get("targetHandle") or "default"
     if not isinstance(out, str) or not isinstance(inp, str):
         raise SpecError(f"{where} ({src} -> {dst}): port names must be strings; got {out!r} -> {inp!r}.")
+    if not isinstance(raw.get("id") or "", str):
+        raise SpecError(f"{where}.id must be a string; got {_kind(raw['id'])}.")
     known = {"id", "source", "target", "data", "source_output", "target_input"}
     # Handles equal to the ports are derived on save; different ones are kept verbatim.
     if raw.get("sourceHandle") in (None, out):
@@ -264,6 +289,159 @@ def _edge_from_dict(raw: Any, index: int) -> EdgeSpec:
             k: json_copy(v) for k, v in data.items() if k not in ("source_output", "target_input")
         },
     )
+
+
+def position_problem(pos: Any) -> str | None:
+    """What is wrong with a canvas position ``{"x", "y"}`` (finite numbers), or None when it is fine."""
+    if not isinstance(pos, dict):
+        return f"a position must be an object {{'x': number, 'y': number}}; got {_kind(pos)}"
+    bad = json_problem(pos, "position", 4)  # other keys are kept verbatim in the file: plain JSON only
+    if bad is not None:
+        return f"{bad[0]} {bad[1]}"
+    for axis in ("x", "y"):
+        if axis not in pos:
+            continue  # files of the original sometimes omit one; it reads as 0
+        v = pos[axis]
+        try:
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+        except OverflowError:
+            ok = False
+        if not ok:
+            return f"{axis} must be a finite number; got {_kind(v)}"
+    return None
+
+
+def load_json(data: str | bytes | bytearray | memoryview, where: str = "the document") -> Any:
+    """Parse JSON text strictly: the one reader of ``_pipeline.json`` files and other documents.
+
+    Bytes must be UTF-8 (a leading BOM is allowed). ``NaN``/``Infinity``, numbers out of float
+    range, integers over :data:`MAX_INT_DIGITS` digits, lone surrogates and nesting deeper than
+    :data:`MAX_DEPTH` are refused, so what loads can always be saved again.
+
+    Args:
+        data: the JSON text.
+        where: what ``data`` is (a file name or URL), for the messages.
+
+    Raises:
+        SpecError: the text is not such JSON; the message says where and why.
+    """
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise SpecError(
+                f"{where} is not valid UTF-8 ({exc.reason} at byte {exc.start}, line {line}); save it as UTF-8."
+            ) from None
+    elif isinstance(data, str):
+        text = data.removeprefix("\ufeff")
+    else:
+        raise SpecError(f"{where}: expected JSON text (str or bytes); got {_kind(data)}.")
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float)
+    except RecursionError:
+        raise SpecError(f"{where} is nested too deeply (at most {MAX_DEPTH} levels).") from None
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
+    except _NotJson as exc:
+        raise SpecError(f"{where} is not valid JSON: {exc}.") from None
+    bad = json_problem(value, "", MAX_DEPTH)
+    if bad is not None:
+        raise SpecError(f"{where} is not valid JSON: {bad[0] or 'the document'} {bad[1]}.")
+    return value
+
+
+def json_problem(value: Any, path: str = "", max_depth: int = MAX_DEPTH) -> tuple[str, str] | None:
+    """The first part of ``value`` that is not plain JSON, as ``(path, what is wrong)``; None when all is.
+
+    Plain JSON: dicts with string keys, lists (tuples too), strings without lone surrogates,
+    booleans, None, integers up to :data:`MAX_INT_DIGITS` digits and finite floats, nested at
+    most ``max_depth`` levels. Walks iteratively, so no input can exhaust the stack.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, str):
+            bad = _surrogate(item)
+            if bad:
+                return where, bad
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if item.bit_length() > MAX_INT_DIGITS * 3.32:
+                return where, f"is an integer with more than {MAX_INT_DIGITS} digits"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return where, f"is {item!r}, which is not a JSON number (use a finite number or null)"
+        elif isinstance(item, (dict, list, tuple)):
+            if depth >= max_depth:
+                return _short(where), f"is nested too deeply (at most {max_depth} levels)"
+            if isinstance(item, dict):
+                for k, v in item.items():
+                    if not isinstance(k, str):
+                        return where, f"has the key {k!r}; JSON object keys must be strings"
+                    bad = _surrogate(k)
+                    if bad:
+                        return f"{where}.{k!a}", f"(a key) {bad}"
+                    stack.append((v, f"{where}.{k}" if where else k, depth + 1))
+            else:
+                stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(item))
+        else:
+            return where, (
+                f"holds {_kind(item)}, which is not a JSON value (strings, numbers, booleans, null, lists, objects)"
+            )
+    return None
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON number (use a finite number or null)")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _NotJson(f"an integer has {len(text)} digits; at most {MAX_INT_DIGITS} are allowed")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJson(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _short(path: str) -> str:
+    return path if len(path) <= 80 else f"{path[:40]}...{path[-30:]}"
+
+
+def _surrogate(text: str) -> str | None:
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"is not valid Unicode text (a lone surrogate {text[exc.start]!a} at index {exc.start})"
+    return None
+
+
+def safe_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for messages: shortened, and never raising (deep nesting, 5000-digit ints, bad ``__repr__``)."""
+    short = reprlib.Repr()
+    short.maxlevel, short.maxstring, short.maxother, short.maxlong = 3, limit, limit, limit
+    try:
+        text = short.repr(value)
+    except Exception:  # an int too long to print, or a user object whose __repr__ fails
+        text = f"<{value.bit_length()}-bit number>" if isinstance(value, int) else f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _kind(value: Any) -> str:
+    return f"{type(value).__name__} {safe_repr(value)}"
 
 
 # --------------------------------------------------------------------------- task wire format

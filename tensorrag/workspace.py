@@ -33,9 +33,11 @@ same ``card_type`` differently and both work in one process. Every name and path
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -44,9 +46,11 @@ from tensorrag.cards.base import BaseCard
 from tensorrag.cards.validate import ValidationIssue, ValidationResult, decode_card_source, validate_card_source
 from tensorrag.config import get_settings
 from tensorrag.errors import (
+    ArgumentError,
     ArtifactNotFoundError,
     CardDefinitionError,
     CardFileTooLargeError,
+    SpecError,
     StorageError,
     UnknownCardTypeError,
     UnsafePathError,
@@ -54,7 +58,7 @@ from tensorrag.errors import (
 from tensorrag.executors.liveness import effective_status, run_summary
 from tensorrag.pipeline import Pipeline
 from tensorrag.registry import Registry, card_registry
-from tensorrag.spec import GraphSpec
+from tensorrag.spec import GraphSpec, safe_repr
 from tensorrag.storage import ArtifactStore, open_store, safe_name, safe_relpath
 
 if TYPE_CHECKING:
@@ -91,7 +95,7 @@ def check_card_path(path: str) -> str:
         UnsafePathError: ``path`` is not an acceptable card path.
     """
     if not isinstance(path, str):
-        raise UnsafePathError(f"A card path must be a string; got {type(path).__name__} {path!r}.")
+        raise UnsafePathError(f"A card path must be a string; got {type(path).__name__} {safe_repr(path)}.")
     if len(path) > MAX_CARD_PATH:
         raise UnsafePathError(
             f"Unsafe card path {path[:60]!r}... ({len(path)} characters): at most {MAX_CARD_PATH} allowed."
@@ -109,7 +113,7 @@ def check_card_path(path: str) -> str:
 
 def _check_folder(path: str) -> str:
     if not isinstance(path, str):
-        raise UnsafePathError(f"A card folder must be a string; got {type(path).__name__} {path!r}.")
+        raise UnsafePathError(f"A card folder must be a string; got {type(path).__name__} {safe_repr(path)}.")
     if len(path) > MAX_CARD_PATH:
         raise UnsafePathError(f"Unsafe card folder ({len(path)} characters): at most {MAX_CARD_PATH} allowed.")
     return safe_relpath(path, "card folder")
@@ -200,6 +204,7 @@ def card_class_from_source(source: str, path: str = "<card>", project: str = "")
 
 
 def _build_class(source: str, result: ValidationResult, path: str, project: str) -> type[ProjectCard]:
+    source = source.removeprefix("\ufeff")  # the validator skips a BOM; so must ast.parse and exec here
     schema = result.extracted_schema
     assert schema is not None and result.class_name is not None
     extra = dict(result.literals)  # read by the validator's parse; the source is not parsed again
@@ -217,6 +222,15 @@ def _build_class(source: str, result: ValidationResult, path: str, project: str)
     cls = cast("type[ProjectCard]", type(result.class_name, (ProjectCard,), namespace))
     cls.check_definition()
     return cls
+
+
+#: ``card_type = "name"`` at the start of a line, found in files too broken for the validator to read.
+_CARD_TYPE_LINE = re.compile(r"""^[ \t]+card_type\s*(?::[^=\n]*)?=\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\1""", re.MULTILINE)
+
+
+def _issues(result: ValidationResult) -> str:
+    text = "; ".join(str(i) for i in result.errors if i.severity == "error")
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 # --------------------------------------------------------------------------- workspace
@@ -404,6 +418,27 @@ class Project:
         with self._lock:
             return dict(self._errors)
 
+    def card_problem(self, card_type: str) -> str | None:
+        """Why ``card_type`` is missing, when a card file of this project that failed to load explains it.
+
+        Pipelines bound to the project add this to their "Unknown card type" problem, so a syntax
+        error in a card file shows up with the file, the line and the message.
+        """
+        errors = self.card_errors
+        own = [(p, r) for p, r in errors.items() if r.card_type == card_type]
+        if own:
+            path, result = own[0]
+            return (
+                f"It is declared by card file {_CARDS}/{path} of project {self.name!r}, which is not registered: "
+                f"{_issues(result)}. Fix the file (check it with `tensorrag validate`), then call "
+                "project.reload_cards()."
+            )
+        unread = [(p, r) for p, r in errors.items() if r.card_type is None]
+        if unread:
+            listing = "; ".join(f"{_CARDS}/{p}: {_issues(r)}" for p, r in unread[:3])
+            return f"These card files of project {self.name!r} failed to load and may define it: {listing}."
+        return None
+
     def card(self, card_type: str) -> type[ProjectCard]:
         """The class of one of this project's card types (not a built-in).
 
@@ -474,7 +509,8 @@ class Project:
                 return decoded
             source = decoded
         if not isinstance(source, str):
-            raise TypeError(f"Card source must be str or bytes; got {type(source).__name__}.")
+            raise ArgumentError(f"Card source must be str or bytes; got {type(source).__name__}.")
+        source = source.removeprefix("\ufeff")  # saved without it, like a decoded file
         result = validate_card_source(source, filename=path)
         if not result.success:
             return result
@@ -569,11 +605,11 @@ class Project:
             self._reject(path, ValidationResult(False, [ValidationIssue(None, str(exc))], None, path))
             return
         if isinstance(source, ValidationResult):
-            self._reject(path, source)
+            self._reject(path, source, data.decode("utf-8", "replace"))
             return
         result = validate_card_source(source, filename=path)
         if not result.success:
-            self._reject(path, result)
+            self._reject(path, result, source)
             return
         owner = next((p for p, c in self._files.items() if c.card_type == result.card_type), None)
         if owner is not None:
@@ -590,7 +626,11 @@ class Project:
             return
         self._add(path, cls)
 
-    def _reject(self, path: str, result: ValidationResult) -> None:
+    def _reject(self, path: str, result: ValidationResult, text: str | None = None) -> None:
+        if result.card_type is None and text is not None:  # a file that does not parse: read its card_type line
+            match = _CARD_TYPE_LINE.search(text)
+            if match:
+                result = dataclasses.replace(result, _card_type=match.group(2))
         self._errors[path] = result
         problems = "; ".join(str(i) for i in result.errors if i.severity == "error")
         log.warning("project %r: card file %r is not registered: %s", self.name, path, problems)
@@ -635,7 +675,13 @@ class Project:
         Raises:
             ArtifactNotFoundError: no such history version.
             UnsafePathError: ``version`` is not a safe name.
+            StorageError: the saved file is not valid JSON (the message names it and how to recover).
+            SpecError: it is JSON but not a pipeline document (same).
         """
+        fix = (
+            "Open an earlier version with project.load_pipeline(project.history()[1]), or replace it with "
+            "project.save_pipeline(pipeline). The project's cards and runs are not affected."
+        )
         if version is not None:
             try:
                 doc = self.store.read_history(version)
@@ -650,7 +696,14 @@ class Project:
                 doc = self.store.read_pipeline()
             except ArtifactNotFoundError:
                 return Pipeline(self.name, project=self)
-        return Pipeline.from_dict(doc, name=doc.get("name") or self.name, project=self)
+            except StorageError as exc:
+                raise StorageError(f"{exc} {fix}") from None
+        try:
+            name = doc.get("name") if isinstance(doc, dict) else None
+            return Pipeline.from_dict(doc, name=name or self.name, project=self)
+        except SpecError as exc:
+            which = f"_history/{version}" if version is not None else _PIPELINE
+            raise SpecError(f"The saved pipeline {self.store.url}/{which} is malformed: {exc} {fix}") from None
 
     def history(self) -> list[str]:
         """Names of the saved pipeline versions, newest first (pass one to :meth:`load_pipeline`)."""

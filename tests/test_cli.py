@@ -310,3 +310,39 @@ def test_modal_deploy_without_a_token_says_what_to_do(tmp_path):
     )
     assert proc.returncode == 2
     assert "modal token new" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"[1]", "must be a JSON object; got list [1]"),
+        (b"\xff\xfe{", "is not valid UTF-8"),
+        (b"[" * 100_000, "nested too deeply"),
+        (b'{"nodeCounter": ' + b"9" * 5000 + b"}", "5000 digits"),
+        (b'{"nodes": [{"id": "a", "data": {"card_type": "data_load", "resources": [1]}}]}', "[a.resources] must be"),
+    ],
+)
+def test_malformed_pipeline_files_exit_2_with_one_line(tmp_path, data, words):
+    path = tmp_path / "p.json"
+    path.write_bytes(data)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tensorrag.cli", "run", str(path), "--storage", str(tmp_path / "store")],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.startswith("error:")
+    assert words in proc.stderr
+    if b"resources" not in data:
+        assert proc.stderr.count("\n") == 1 and "p.json" in proc.stderr
+
+
+def test_a_corrupt_saved_pipeline_of_a_project_exits_2(tmp_path):
+    store = tmp_path / "store"
+    tr.Workspace(store).create_project("proj")
+    (store / "default" / "workspace" / "proj" / "_pipeline.json").write_bytes(b'{"nodes": [')
+    proc = subprocess.run(
+        [sys.executable, "-m", "tensorrag.cli", "run", "--project", "proj", "--storage", str(store)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "proj/_pipeline.json is not valid JSON" in proc.stderr

@@ -707,7 +707,7 @@ class TestDocuments:
         assert Pipeline.from_json(p.to_dict(), registry=reg) == p
 
     def test_from_json_invalid_text(self):
-        with pytest.raises(SpecError, match="Not valid JSON"):
+        with pytest.raises(SpecError, match="is not valid JSON"):
             Pipeline.from_json("{nodes: ")
 
     def test_from_dict_duplicate_ids(self, reg):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,10 @@ from tensorrag.spec import (
     Task,
     TaskResult,
     check_wire,
+    json_problem,
+    load_json,
     port_compatible,
+    position_problem,
 )
 
 
@@ -442,3 +446,71 @@ class TestCheckWire:
 
         with pytest.raises(SpecError, match=r"^task\.inputs\.m: Model cannot travel"):
             check_wire({"inputs": {"m": Model()}}, "task")
+
+
+class TestLoadJson:
+    """``load_json``: the one strict reader of documents; everything it refuses is a SpecError saying why."""
+
+    @pytest.mark.parametrize(
+        ("text", "pattern"),
+        [
+            ("[" * 100_000 + "]" * 100_000, r"nested too deeply \(at most 128 levels\)"),
+            ('{"a":' + "[" * 200 + "]" * 200 + "}", r"a\[0\].* is nested too deeply"),
+            (b'{"name": "\xff"}', r"f\.json is not valid UTF-8 \(invalid start byte at byte 10, line 1\)"),
+            ('{"n": ' + "9" * 5000 + "}", r"an integer has 5000 digits; at most 4000"),
+            ('{"x": NaN}', r"NaN is not a JSON number"),
+            ('{"x": -Infinity}', r"-Infinity is not a JSON number"),
+            ('{"x": 1e999}', r"1e999 is out of range"),
+            ('{"name": "\\ud800"}', r"name is not valid Unicode text \(a lone surrogate '\\ud800' at index 0\)"),
+            ('{"\\udfff": 1}', r"lone surrogate"),
+            ("{bad", r"not valid JSON: Expecting property name .* at line 1 column 2"),
+        ],
+    )
+    def test_refused(self, text, pattern):
+        with pytest.raises(SpecError, match=pattern) as info:
+            load_json(text, "f.json")
+        assert str(info.value).startswith("f.json")
+
+    def test_accepts_plain_json_and_a_bom(self):
+        assert load_json(b'\xef\xbb\xbf{"a": [1, 2.5, "\xc3\xa9", null, true]}') == {"a": [1, 2.5, "é", None, True]}
+        assert load_json("\ufeff[]") == []
+
+    def test_json_problem_walks_without_recursion(self):
+        deep: list[Any] = []
+        for _ in range(10_000):
+            deep = [deep]
+        where, what = json_problem(deep, "v", 50) or ("", "")
+        assert where.startswith("v[0][0]") and what == "is nested too deeply (at most 50 levels)"
+        assert json_problem({"a": (1, 2.0, "x")}) is None
+        assert json_problem({"a": {1: 2}}) == ("a", "has the key 1; JSON object keys must be strings")
+        assert str(json_problem({"a": object()})).startswith("('a', 'holds object")
+        assert json_problem(10**5000) == ("", "is an integer with more than 4000 digits")
+
+
+class TestMalformedDocuments:
+    @pytest.mark.parametrize(
+        ("doc", "pattern"),
+        [
+            ("x", r"must be a JSON object; got str 'x'"),
+            ([1], r"must be a JSON object; got list \[1\]"),
+            ({"name": 5}, r"'name' must be a string; got int 5"),
+            ({"nodes": [{"id": "a", "position": {"x": "left"}, "data": {"card_type": "t"}}]},
+             r"nodes\[0\]\.position \(node 'a'\): x must be a finite number; got str 'left'"),
+            ({"nodes": [{"id": "a", "position": {"x": 0, "y": float("inf")}, "data": {"card_type": "t"}}]},
+             r"nodes\[0\]\.position\.y is inf, which is not a JSON number"),
+            ({"nodes": [{"id": "a", "position": {"x": True}, "data": {"card_type": "t"}}]}, r"x must be a finite"),
+            ({"edges": [{"id": 5, "source": "a", "target": "b"}]}, r"edges\[0\]\.id must be a string; got int 5"),
+            ({"nodes": [{"id": "a", "data": {"card_type": "t", "config": {"v": float("nan")}}}]},
+             r"nodes\[0\]\.data\.config\.v is nan, which is not a JSON number"),
+            ({"nodes": [{"id": "a", "data": {"card_type": "t", "config": {"v": {1, 2}}}}]}, r"holds set"),
+        ],
+    )
+    def test_named_location(self, doc, pattern):
+        with pytest.raises(SpecError, match=pattern):
+            GraphSpec.from_dict(doc)
+
+    def test_position_problem(self):
+        assert position_problem({"x": 1, "y": 2.5}) is None
+        assert str(position_problem({"x": 10**400})).startswith("x must be a finite number; got int 1000")
+        assert position_problem({}) is None  # the original's files sometimes omit them
+        assert "must be an object" in str(position_problem([1, 2]))

@@ -33,15 +33,17 @@ the same for ``model`` (joblib), ``json`` and ``bytes(..., ext)``, plus generic
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import inspect
 import keyword
 import re
 from typing import Any, ClassVar
 
-from tensorrag.cards.schema import normalize_schema
+from tensorrag.cards.resources import resource_problems
+from tensorrag.cards.schema import normalize_schema, schema_problems
 from tensorrag.errors import CardDefinitionError
-from tensorrag.spec import PORT_TYPES
+from tensorrag.spec import PORT_TYPES, json_problem, safe_repr
 
 __all__ = ["CATEGORIES", "EXECUTION_MODES", "VIEW_TYPES", "BaseCard", "card_class_of", "code_digest"]
 
@@ -174,8 +176,8 @@ class BaseCard:
         if not isinstance(cls.card_type, str) or not _IDENT.match(cls.card_type) or keyword.iskeyword(cls.card_type):
             raise CardDefinitionError(
                 f"Card class {name} needs a card_type that is a Python identifier "
-                f"(letters, digits, underscore); got {cls.card_type!r}.",
-                card_type=str(cls.card_type),
+                f"(letters, digits, underscore); got {safe_repr(cls.card_type)}.",
+                card_type=safe_repr(cls.card_type),
             )
         if cls.execute is BaseCard.execute:
             raise CardDefinitionError(
@@ -185,7 +187,7 @@ class BaseCard:
         if cls.execution_mode not in EXECUTION_MODES:
             raise CardDefinitionError(
                 f"Card {cls.card_type!r}: execution_mode must be one of {', '.join(EXECUTION_MODES)}; "
-                f"got {cls.execution_mode!r}.",
+                f"got {safe_repr(cls.execution_mode)}.",
                 card_type=cls.card_type,
             )
         for attr in ("input_schema", "output_schema"):
@@ -195,16 +197,37 @@ class BaseCard:
             if not well_formed:
                 raise CardDefinitionError(
                     f"Card {cls.card_type!r}: {attr} must map port names to type strings "
-                    f"({', '.join(PORT_TYPES)}); got {ports!r}.",
+                    f"({', '.join(PORT_TYPES)}); got {safe_repr(ports)}.",
                     card_type=cls.card_type,
                 )
-        if not isinstance(cls.config_schema or {}, dict):
+            for port, port_type in ports.items():
+                typo = _port_type_typo(port_type)
+                if typo:
+                    raise CardDefinitionError(
+                        f"Card {cls.card_type!r}: {attr} port {port!r} has type {port_type!r}; did you mean "
+                        f"{typo!r}? Known types: {', '.join(PORT_TYPES)} (any other word is stored as raw bytes).",
+                        card_type=cls.card_type,
+                    )
+        schema = cls.config_schema or {}
+        if not isinstance(schema, dict):
             raise CardDefinitionError(
                 f"Card {cls.card_type!r}: config_schema must be a dict (JSON Schema or flat form).",
                 card_type=cls.card_type,
             )
-        if not isinstance(cls.resources or {}, dict):
-            raise CardDefinitionError(f"Card {cls.card_type!r}: resources must be a dict.", card_type=cls.card_type)
+        bad = json_problem(schema, "config_schema")
+        problems = [f"{bad[0]} {bad[1]}"] if bad else schema_problems(normalize_schema(schema))
+        if problems:
+            raise CardDefinitionError(
+                f"Card {cls.card_type!r} has an invalid config_schema: {'; '.join(problems[:5])}.",
+                card_type=cls.card_type,
+            )
+        res = resource_problems(cls.resources or {})
+        if res:
+            raise CardDefinitionError(
+                f"Card {cls.card_type!r}: resources must be a dict of executor hints: "
+                + "; ".join(f"{f} {m}" for f, m in res) + ".",
+                card_type=cls.card_type,
+            )
 
 
 def code_digest(fn: Any) -> str:
@@ -226,8 +249,19 @@ def _const_repr(const: Any) -> str:
 
 
 def _port_type(t: str) -> str:
-    # The original treated any unknown type string as raw bytes.
+    # The original treated any unknown type string as raw bytes (check_definition refuses typos).
     return t if t in PORT_TYPES else "bytes"
+
+
+def _port_type_typo(t: str) -> str | None:
+    """The known port type ``t`` was probably meant as (``datafrme`` -> ``dataframe``), if any."""
+    if t in PORT_TYPES:
+        return None
+    lowered = t.lower()
+    if lowered in PORT_TYPES:
+        return lowered
+    close = difflib.get_close_matches(lowered, PORT_TYPES, n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def _title(card_type: str) -> str:

@@ -22,10 +22,30 @@ import re
 from typing import Any
 
 from tensorrag.cards.patterns import PatternTimeout, pattern_matches
+from tensorrag.spec import json_problem
 
-__all__ = ["is_json_type", "normalize_schema", "validate_config"]
+__all__ = [
+    "BOUND_KEYWORDS",
+    "FLAT_META",
+    "MAX_CONFIG_DEPTH",
+    "is_json_type",
+    "keyword_problems",
+    "normalize_schema",
+    "schema_problems",
+    "validate_config",
+]
 
-_FLAT_META = {"type", "required", "description", "title", "default", "$defs", "definitions"}
+#: Keys the flat form treats as metadata, not fields.
+FLAT_META = frozenset({"type", "required", "description", "title", "default", "$defs", "definitions"})
+#: Deepest nesting of one config value (it must still fit in a saved ``_pipeline.json``).
+MAX_CONFIG_DEPTH = 100
+
+_NUMBER_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+_COUNT_KEYWORDS = ("minLength", "maxLength", "minItems", "maxItems")
+#: Keywords that bound a value: numbers for the first four, whole numbers >= 0 for the rest.
+BOUND_KEYWORDS = (*_NUMBER_KEYWORDS, *_COUNT_KEYWORDS)
+_SCHEMA_LIST_KEYWORDS = ("anyOf", "oneOf", "allOf")
+_SCHEMA_MAP_KEYWORDS = ("properties", "$defs", "definitions")
 
 
 def normalize_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -40,7 +60,7 @@ def normalize_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
     props: dict[str, Any] = {}
     required: list[str] = []
     for key, value in schema.items():
-        if key in _FLAT_META or key.startswith("_") or not isinstance(value, dict):
+        if not isinstance(key, str) or key in FLAT_META or key.startswith("_") or not isinstance(value, dict):
             continue
         prop = copy.deepcopy(value)
         if prop.pop("required", False) is True:
@@ -65,13 +85,97 @@ def validate_config(
 
     Returns:
         ``(filled, problems)``: the config with defaults filled and values coerced, and one
-        ``{"field", "message"}`` per problem (empty when valid). Keys starting with ``_`` are
-        private and pass through unchecked.
+        ``{"field", "message"}`` per problem (empty when valid). Every value must be plain JSON
+        (no NaN, no objects); keys starting with ``_`` are private and otherwise pass unchecked.
     """
     ctx = _Ctx(schema)
-    value = dict(config or {})
+    value: dict[Any, Any] = {}
+    for name, item in dict(config or {}).items():
+        if not isinstance(name, str):
+            ctx.fail(repr(name), "config field names must be strings")
+            continue
+        bad = json_problem(item, name, MAX_CONFIG_DEPTH)
+        if bad is not None:  # a config (private keys too) must survive a save as JSON; NaN and objects would not
+            ctx.fail(bad[0], bad[1])
+            continue
+        value[name] = item
     filled = ctx.check(value, schema, "")
     return filled, ctx.problems
+
+
+def schema_problems(schema: Any) -> list[str]:
+    """Keywords of a (normalised) config schema whose values have the wrong type, as messages.
+
+    ``{"minimum": "0"}``, ``{"enum": 3}``, ``{"properties": []}`` ... would make every
+    config check fail later; :meth:`BaseCard.check_definition` reports them up front.
+    """
+    out: list[str] = []
+    stack: list[tuple[Any, str, int]] = [(schema, "config_schema", 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if not isinstance(node, dict):
+            out.append(f"{where} must be a schema (a dict); got {_describe(node)}")
+            continue
+        if depth > MAX_CONFIG_DEPTH:
+            out.append(f"{where} is nested too deeply")
+            continue
+        out.extend(f"{where}: {p}" for p in keyword_problems(node))
+        for key in _SCHEMA_MAP_KEYWORDS:
+            if isinstance(node.get(key), dict):
+                stack.extend((v, f"{where}.{key}.{k}", depth + 1) for k, v in node[key].items())
+        for key in _SCHEMA_LIST_KEYWORDS:
+            if isinstance(node.get(key), list):
+                stack.extend((v, f"{where}.{key}[{i}]", depth + 1) for i, v in enumerate(node[key]))
+        for key in ("items", "additionalProperties"):
+            if isinstance(node.get(key), dict):
+                stack.append((node[key], f"{where}.{key}", depth + 1))
+    return out
+
+
+def keyword_problems(schema: dict[str, Any]) -> list[str]:
+    """Wrong-typed keywords of one schema node (not of its sub-schemas), as messages."""
+    out = []
+    for key in _NUMBER_KEYWORDS:
+        v = schema.get(key)
+        if key in schema and (isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v)):
+            out.append(f'"{key}" must be a number; got {_describe(v)}')
+    for key in _COUNT_KEYWORDS:
+        v = schema.get(key)
+        if key in schema and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            out.append(f'"{key}" must be a whole number >= 0; got {_describe(v)}')
+    if "pattern" in schema and not isinstance(schema["pattern"], str):
+        out.append(f'"pattern" must be a string (a regular expression); got {_describe(schema["pattern"])}')
+    if "enum" in schema and not isinstance(schema["enum"], (list, tuple)):
+        out.append(f'"enum" must be a list of allowed values; got {_describe(schema["enum"])}')
+    required = schema.get("required", [])
+    if not isinstance(required, (list, tuple)) or not all(isinstance(r, str) for r in required):
+        out.append(f'"required" must be a list of field names; got {_describe(required)}')
+    for key in _SCHEMA_MAP_KEYWORDS:
+        if key in schema and not isinstance(schema[key], dict):
+            out.append(f'"{key}" must be a dict of schemas; got {_describe(schema[key])}')
+    for key in _SCHEMA_LIST_KEYWORDS:
+        options = schema.get(key)
+        if key in schema and not (isinstance(options, (list, tuple)) and all(isinstance(o, dict) for o in options)):
+            out.append(f'"{key}" must be a list of schemas (dicts); got {_describe(schema[key])}')
+    if "items" in schema and not isinstance(schema["items"], (dict, bool)):
+        out.append(f'"items" must be a schema (a dict); got {_describe(schema["items"])}')
+    extra = schema.get("additionalProperties", True)
+    if not isinstance(extra, (dict, bool)):
+        out.append(f'"additionalProperties" must be true, false or a schema; got {_describe(extra)}')
+    types = schema.get("type")
+    names = types if isinstance(types, list) else [types]
+    if "type" in schema and (not names or not all(isinstance(t, str) for t in names)):
+        out.append(f'"type" must be a string or a list of strings; got {_describe(types)}')
+    if "$ref" in schema and not isinstance(schema["$ref"], str):
+        out.append(f'"$ref" must be a string such as "#/$defs/Name"; got {_describe(schema["$ref"])}')
+    return out
+
+
+def _finite(v: float) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 class _Ctx:
@@ -91,7 +195,7 @@ class _Ctx:
             node: Any = self.root
             for part in ref[2:].split("/"):
                 node = node.get(part, {}) if isinstance(node, dict) else {}
-            merged = dict(node)
+            merged = dict(node) if isinstance(node, dict) else {}
             merged.update({k: v for k, v in schema.items() if k != "$ref"})
             schema = merged
             seen += 1
@@ -99,6 +203,10 @@ class _Ctx:
 
     def check(self, value: Any, schema: dict[str, Any], path: str) -> Any:
         schema = self.resolve(schema)
+        broken = keyword_problems(schema)
+        if broken:  # a card with a malformed schema: say so instead of crashing in a comparison
+            self.fail(path, f"cannot be checked: the card's config_schema is invalid here ({broken[0]}); fix the card")
+            return value
         for combo in ("anyOf", "oneOf"):
             if combo in schema:
                 return self.check_any(value, schema[combo], path, schema)

@@ -66,7 +66,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from tensorrag.cards.base import CATEGORIES, EXECUTION_MODES, VIEW_TYPES
 from tensorrag.cards.patterns import compile_pattern
-from tensorrag.cards.schema import is_json_type, normalize_schema, validate_config
+from tensorrag.cards.resources import resource_problems
+from tensorrag.cards.schema import (
+    BOUND_KEYWORDS,
+    FLAT_META,
+    is_json_type,
+    keyword_problems,
+    normalize_schema,
+    validate_config,
+)
 from tensorrag.config import get_settings
 from tensorrag.errors import CardDefinitionError, CardFileTooLargeError
 from tensorrag.spec import PORT_TYPES
@@ -110,8 +118,6 @@ _TYPE_ALIASES = {
     "dict": "object",
     "none": "null",
 }
-# Keys the flat form treats as metadata, not fields (same set as tensorrag.cards.schema).
-_FLAT_META = ("type", "required", "description", "title", "default", "$defs", "definitions")
 _COMBINERS = ("anyOf", "oneOf", "allOf")
 _CARD_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_DEPTH = 32
@@ -571,14 +577,8 @@ class _CardChecker:
         if not isinstance(value, dict) or "resources" in self.mutations:
             self.error(self.mutations.get("resources", bound.line), "resources must be a dict literal")
             return
-        timeout = value.get("timeout")
-        if "timeout" in value and timeout is not None:
-            ok = isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0
-            if not ok:
-                self.error(bound.line, f"resources: timeout must be a positive number of seconds; got {timeout!r}")
-        problem = _json_problem(value, "resources")
-        if problem:
-            self.error(bound.line, problem)
+        for field_name, message in resource_problems(value):
+            self.error(bound.line, f"{field_name} {message}")
 
 
 class _SchemaChecker:
@@ -626,8 +626,8 @@ class _SchemaChecker:
     def check_flat_form(self, schema: dict[str, Any], top: dict[Any, int], line: int) -> None:
         for key, value in schema.items():
             at = top.get(key, line)
-            if key in _FLAT_META or key.startswith("_"):
-                if key in _FLAT_META and isinstance(value, dict) and "type" in value:
+            if key in FLAT_META or key.startswith("_"):
+                if key in FLAT_META and isinstance(value, dict) and "type" in value:
                     self.card.warn(
                         at,
                         f"config_schema field '{key}' is ignored: '{key}' is a reserved key in the flat "
@@ -676,6 +676,9 @@ class _SchemaChecker:
         if depth > _MAX_DEPTH:
             return
         types = self.check_types(where, prop, line)
+        bounds = keyword_problems({k: prop[k] for k in BOUND_KEYWORDS if k in prop})
+        for problem in bounds:
+            self.error(line, f"{where}: {problem}")
         if "enum" in prop and (not isinstance(prop["enum"], (list, tuple)) or not prop["enum"]):
             self.error(line, f'{where}: "enum" must be a non-empty list; got {prop["enum"]!r}')
         for combo in _COMBINERS:
@@ -704,7 +707,7 @@ class _SchemaChecker:
                     self.check_field(f"{path}.{name}", sub, line, depth + 1)
         if "additionalProperties" in prop:
             self.check_additional(prop, where, line)
-        if "default" in prop and types is not None and ref_ok and pattern_ok:
+        if "default" in prop and types is not None and ref_ok and pattern_ok and not bounds:
             self.check_default(where, prop, types, line)
 
     def check_types(self, where: str, prop: dict[str, Any], line: int) -> list[str] | None:

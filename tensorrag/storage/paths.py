@@ -12,6 +12,7 @@ import re
 import stat
 
 from tensorrag.errors import UnsafePathError
+from tensorrag.spec import safe_repr
 
 __all__ = ["MAX_NAME", "MAX_PATH", "check_root", "confine", "safe_name", "safe_relpath"]
 
@@ -45,7 +46,7 @@ def safe_name(name: str, what: str = "name") -> str:
         UnsafePathError: ``name`` is not a string or not a safe segment.
     """
     if not isinstance(name, str):
-        raise UnsafePathError(f"{what} must be a string; got {type(name).__name__} {name!r}.")
+        raise UnsafePathError(f"{what} must be a string; got {type(name).__name__} {safe_repr(name)}.")
     if _NAME.fullmatch(name) and name[-1] not in " .":
         return name
     raise UnsafePathError(f"Unsafe {what} {_show(name)}: {_why_name(name)}. {_HINT} (at most {MAX_NAME}).")
@@ -71,7 +72,7 @@ def safe_relpath(path: str, what: str = "path") -> str:
         UnsafePathError: ``path`` is not a safe relative path.
     """
     if not isinstance(path, str):
-        raise UnsafePathError(f"{what} must be a string; got {type(path).__name__} {path!r}.")
+        raise UnsafePathError(f"{what} must be a string; got {type(path).__name__} {safe_repr(path)}.")
     norm = path[:-1] if path.endswith("/") and len(path) > 1 else path
     if len(norm) > MAX_PATH:
         raise UnsafePathError(

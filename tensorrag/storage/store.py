@@ -9,11 +9,11 @@ Any fsspec URL works (``s3://`` needs ``pip install 'tensorrag[s3]'``).
 
 from __future__ import annotations
 
-import json
 import os
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tensorrag.errors import ArtifactNotFoundError, StorageError, TensorragError, UnsafePathError
+from tensorrag.errors import ArtifactNotFoundError, SpecError, StorageError, TensorragError, UnsafePathError
+from tensorrag.spec import load_json
 from tensorrag.storage._backends import LocalBackend, backend_for
 from tensorrag.storage._layout import StoreLayout
 from tensorrag.storage.codecs import (
@@ -355,11 +355,9 @@ class ArtifactStore(StoreLayout):
     def _read_json(self, rel: str) -> Any:
         data = self._read(rel)
         try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise StorageError(
-                f"{self._url_base + rel} is not valid JSON ({exc}). The file is corrupt; delete or restore it."
-            ) from exc
+            return load_json(data, self._url_base + rel)
+        except SpecError as exc:  # the one strict reader: bad UTF-8, NaN, absurd nesting or size
+            raise StorageError(f"{exc} The file is corrupt; delete or restore it.") from None
 
     # ------------------------------------------------------------------ artifacts
 

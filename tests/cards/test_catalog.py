@@ -157,6 +157,12 @@ class TestRegister:
             ({"output_schema": ["a"]}, "output_schema must map port names to type strings"),
             ({"config_schema": [1]}, "config_schema must be a dict"),
             ({"resources": "gpu"}, "resources must be a dict"),
+            ({"resources": {"timeout": "soon"}}, "resources.timeout must be a positive number of seconds"),
+            ({"input_schema": {"dataset": "datafrme"}}, "has type 'datafrme'; did you mean 'dataframe'\\? Known types"),
+            ({"output_schema": {"out": "JSON"}}, "has type 'JSON'; did you mean 'json'"),
+            ({"config_schema": {"n": {"type": "number", "minimum": "0"}}}, 'invalid config_schema: .*"minimum"'),
+            ({"config_schema": {"type": "object", "properties": {"n": {"enum": 3}}}}, '"enum" must be a list'),
+            ({"config_schema": {"n": {"type": "number", "default": float("nan")}}}, "is nan, which is not a JSON"),
         ],
     )
     def test_contract_checks(self, attrs, pattern):

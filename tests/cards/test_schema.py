@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 import pydantic
 import pytest
 
-from tensorrag.cards.schema import normalize_schema, validate_config
+from tensorrag.cards.schema import normalize_schema, schema_problems, validate_config
 
 
 def _obj(props: dict, required: list[str] | None = None, **extra) -> dict:
@@ -275,9 +275,12 @@ class TestConstraints:
 
     def test_private_keys_pass(self):
         schema = _obj({"a": {"type": "integer"}})
-        filled, problems = validate_config(schema, {"a": 1, "_pipeline_id": "p", "_node_id": object})
+        filled, problems = validate_config(schema, {"a": 1, "_pipeline_id": "p", "_node_id": {"any": [1]}})
         assert problems == []
-        assert filled == {"a": 1, "_pipeline_id": "p", "_node_id": object}
+        assert filled == {"a": 1, "_pipeline_id": "p", "_node_id": {"any": [1]}}
+        # not checked against the schema, but saved with the pipeline: plain JSON only
+        _, problems = validate_config(schema, {"_node_id": object})
+        assert [p["field"] for p in problems] == ["_node_id"]
 
     def test_additional_properties(self):
         assert validate_config(_obj({"a": {}}, additionalProperties=True), {"z": 1}) == ({"z": 1}, [])
@@ -358,3 +361,64 @@ class TestPydanticSchemas:
         filled, problems = validate_config(self.SCHEMA, {"layer": {"units": "2"}, "dropout": "0.5"})
         assert problems == []
         assert _Config.model_validate(filled).layer.units == 2
+
+
+class TestMalformedSchemas:
+    """A schema keyword of the wrong type is reported as a problem of the field, never a crash."""
+
+    @pytest.mark.parametrize(
+        ("prop", "value", "words"),
+        [
+            ({"type": "number", "minimum": "0"}, 5, '"minimum" must be a number; got string \'0\''),
+            ({"type": "string", "maxLength": "3"}, "abc", '"maxLength" must be a whole number >= 0'),
+            ({"type": "array", "minItems": 1.5}, [1], '"minItems" must be a whole number >= 0'),
+            ({"enum": 3}, 3, '"enum" must be a list'),
+            ({"type": "object", "properties": []}, {}, '"properties" must be a dict of schemas'),
+            ({"anyOf": [1, 2]}, 1, '"anyOf" must be a list of schemas'),
+            ({"type": 5}, 1, '"type" must be a string or a list of strings'),
+            ({"$ref": "#/type"}, 1, None),  # a $ref to a non-schema resolves to nothing, not a crash
+        ],
+    )
+    def test_reported_not_raised(self, prop, value, words):
+        filled, problems = validate_config(_obj({"f": prop}), {"f": value})
+        if words is None:
+            assert filled == {"f": value}
+            return
+        assert _fields(problems) == ["f"]
+        assert words in problems[0]["message"] and "fix the card" in problems[0]["message"]
+        assert any(words in p for p in schema_problems(_obj({"f": prop})))
+
+    def test_schema_problems_walks_everything(self):
+        schema = _obj(
+            {"a": {"type": "object", "properties": {"b": {"type": "integer", "maximum": "9"}}}},
+            **{"$defs": {"D": {"type": "string", "pattern": 5}}},
+        )
+        problems = schema_problems(schema)
+        assert any(p.startswith("config_schema.properties.a.properties.b:") and "maximum" in p for p in problems)
+        assert any(p.startswith("config_schema.$defs.D:") and "pattern" in p for p in problems)
+        assert schema_problems(normalize_schema({"x": {"type": "number", "default": 1}})) == []
+
+
+class TestNonJsonValues:
+    @pytest.mark.parametrize(
+        ("value", "words"),
+        [
+            (float("nan"), "is nan, which is not a JSON number"),
+            (float("-inf"), "is -inf"),
+            ({1: 2}, "has the key 1"),
+            (object(), "which is not a JSON value"),
+            ("a\udc80", "lone surrogate"),
+        ],
+    )
+    def test_refused_even_without_a_type(self, value, words):
+        _, problems = validate_config(_obj({"f": {}}), {"f": value})
+        assert _fields(problems) == ["f"] and words in problems[0]["message"]
+
+    def test_number_fields_refuse_nan(self):
+        schema = _obj({"ratio": {"type": "number", "minimum": 0, "maximum": 1}})
+        _, problems = validate_config(schema, {"ratio": float("nan")})
+        assert _fields(problems) == ["ratio"]
+
+    def test_non_string_field_names(self):
+        _, problems = validate_config(_obj({}, additionalProperties=True), {1: "x"})
+        assert problems == [{"field": "1", "message": "config field names must be strings"}]

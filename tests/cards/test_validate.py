@@ -529,13 +529,41 @@ CASES = [
     ),
     pytest.param(
         {"l14": '    resources = {"gpu": "T4", "timeout": -5}'},
-        "resources: timeout must be a positive number of seconds; got -5",
+        "resources.timeout must be a positive number of seconds (or None); got int -5",
         14,
         "error",
         id="resources-timeout",
     ),
     pytest.param(
         {"l14": "    resources = None"}, "resources must be a dict literal", 14, "error", id="resources-not-dict"
+    ),
+    pytest.param(
+        {"l14": '    resources = {"timeout": "soon"}'},
+        "resources.timeout must be a positive number of seconds (or None); got str 'soon'",
+        14,
+        "error",
+        id="resources-timeout-text",
+    ),
+    pytest.param(
+        {"l14": '    resources = {"timout": 60}'},
+        "resources.timout is not a resource key; did you mean 'timeout'?",
+        14,
+        "error",
+        id="resources-key-typo",
+    ),
+    pytest.param(
+        {"l11": '    config_schema = {"factor": {"type": "number", "minimum": "0"}}'},
+        "config_schema field 'factor': \"minimum\" must be a number; got string '0'",
+        11,
+        "error",
+        id="config-minimum-text",
+    ),
+    pytest.param(
+        {"l11": '    config_schema = {"n": {"type": "string", "maxLength": -1, "default": "x"}}'},
+        "config_schema field 'n': \"maxLength\" must be a whole number >= 0; got integer -1",
+        11,
+        "error",
+        id="config-maxlength-negative",
     ),
 ]
 
@@ -849,3 +877,8 @@ class TestScale:
         assert result.success, result.errors[:3]
         assert result.extracted_schema is not None
         assert result.extracted_schema["card_type"] == "scale"
+
+
+def test_a_bom_before_the_source_is_ignored():
+    result = validate_card_source("\ufeff" + VALID)
+    assert result.success and result.card_type == "scale"
