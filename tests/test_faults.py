@@ -163,9 +163,10 @@ def test_orchestrator_sigkill_then_rerun(tmp_path, capsys):
         pid_text, started = marks.read_text().split()
         worker = int(pid_text)
         runs = store / "u" / "workspace" / "faults" / "runs"
-        while time.monotonic() < deadline:  # the manifest follows the run: wait until it shows quick done
+        while time.monotonic() < deadline:  # the manifest follows the run: wait until it shows quick done, slow running
             written = [json.loads(f.read_text()) for f in runs.glob("*.json")]
-            if written and written[0]["nodes"]["quick"]["status"] == "completed":
+            nodes = written[0]["nodes"] if written else {}
+            if nodes and (nodes["quick"]["status"], nodes["slow"]["status"]) == ("completed", "running"):
                 break
             time.sleep(0.05)
     finally:

@@ -66,7 +66,7 @@ def test_liveness_rules(project):
 
 @pytest.mark.parametrize(
     ("content", "why"),
-    [(b"{not json", "not valid JSON"), (b"[1, 2]", "JSON list, not an object"), (b"\xff\xfe", "not valid JSON")],
+    [(b"{not json", "not valid JSON"), (b"[1, 2]", "JSON list, not an object"), (b"\xff\xfe", "not valid UTF-8")],
     ids=["corrupt", "not-an-object", "binary"],
 )
 def test_one_unreadable_manifest_is_listed_not_fatal(project, capsys, content, why):
