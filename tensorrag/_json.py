@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import reprlib
 from typing import Any
 
@@ -50,15 +51,20 @@ def load_json(data: str | bytes | bytearray | memoryview, where: str = "the docu
         text = data.removeprefix("\ufeff")
     else:
         raise SpecError(f"{where}: expected JSON text (str or bytes); got {_kind(data)}.")
+    # Only an exponent or a 300-digit literal can overflow a float: skip the per-number hook otherwise.
+    floats = _parse_float if _BIG_FLOAT.search(text) else None
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=floats)
     except RecursionError:
         raise SpecError(f"{where} is nested too deeply (at most {MAX_DEPTH} levels).") from None
     except json.JSONDecodeError as exc:
         raise SpecError(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
     except _NotJson as exc:
         raise SpecError(f"{where} is not valid JSON: {exc}.") from None
-    bad = json_problem(value, "", MAX_DEPTH)
+    if _walk_needed(text, from_bytes=not isinstance(data, str)):
+        bad = json_problem(value, "", MAX_DEPTH)
+    else:
+        bad = None
     if bad is not None:
         raise SpecError(f"{where} is not valid JSON: {bad[0] or 'the document'} {bad[1]}.")
     return value
@@ -108,6 +114,22 @@ def json_problem(value: Any, path: str = "", max_depth: int = MAX_DEPTH) -> tupl
 
 class _NotJson(ValueError):
     pass
+
+
+_BIG_FLOAT = re.compile(r"[eE]|\d{300}")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _walk_needed(text: str, *, from_bytes: bool) -> bool:
+    """Whether the parsed value could break a rule ``json.loads`` itself does not check.
+
+    Those are depth and lone surrogates: no value nests deeper than the text has brackets, and a
+    lone surrogate comes only from a ``\\udXXX`` escape or (in str input) the text itself. Cache
+    entries and manifests pass both tests, so the store reads them without a second walk.
+    """
+    if text.count("{") + text.count("[") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
+        return True
+    return not from_bytes and _surrogate(text) is not None
 
 
 def _refuse_constant(name: str) -> Any:
