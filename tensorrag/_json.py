@@ -61,10 +61,8 @@ def load_json(data: str | bytes | bytearray | memoryview, where: str = "the docu
         raise SpecError(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
     except _NotJson as exc:
         raise SpecError(f"{where} is not valid JSON: {exc}.") from None
-    if _walk_needed(text, from_bytes=not isinstance(data, str)):
-        bad = json_problem(value, "", MAX_DEPTH)
-    else:
-        bad = None
+    walk = _walk_needed(text, from_bytes=not isinstance(data, str))
+    bad = json_problem(value, "", MAX_DEPTH) if walk else None
     if bad is not None:
         raise SpecError(f"{where} is not valid JSON: {bad[0] or 'the document'} {bad[1]}.")
     return value
@@ -121,10 +119,10 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _walk_needed(text: str, *, from_bytes: bool) -> bool:
-    """Whether the parsed value could break a rule ``json.loads`` itself does not check.
+    r"""Whether the parsed value could break a rule ``json.loads`` itself does not check.
 
     Those are depth and lone surrogates: no value nests deeper than the text has brackets, and a
-    lone surrogate comes only from a ``\\udXXX`` escape or (in str input) the text itself. Cache
+    lone surrogate comes only from a ``\udXXX`` escape or (in str input) the text itself. Cache
     entries and manifests pass both tests, so the store reads them without a second walk.
     """
     if text.count("{") + text.count("[") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
