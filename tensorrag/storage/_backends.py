@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from typing import TYPE_CHECKING, Any
 
+from tensorrag._fs import write_atomic, write_atomic_with
 from tensorrag.errors import ArtifactNotFoundError, StorageError
 from tensorrag.storage.codecs import Buffer, encode_to
 from tensorrag.storage.faults import guard
@@ -27,7 +27,6 @@ from tensorrag.storage.paths import confine
 if TYPE_CHECKING:
     import builtins
     import contextlib
-    from collections.abc import Callable
 
     from fsspec import AbstractFileSystem
 
@@ -174,7 +173,7 @@ class LocalBackend(FsspecBackend):
         return full
 
     def write(self, rel: str, data: Buffer) -> None:
-        _write_local_atomic(self.path(rel), lambda fd, tmp: _write_fd(fd, data))
+        write_atomic(self.path(rel), data)
 
     def write_encoded(self, rel: str, type: str, value: Any, ext: str) -> tuple[str, int]:
         """Encode ``value`` natively (pyarrow/joblib write the temp file) and return its (sha256, size)."""
@@ -185,7 +184,7 @@ class LocalBackend(FsspecBackend):
             encode_to(type, value, tmp, ext)
             digest = _sha256_file(tmp)
 
-        _write_local_atomic(self.path(rel), fill)
+        write_atomic_with(self.path(rel), fill)
         return digest
 
     def read(self, rel: str) -> bytes:
@@ -249,37 +248,6 @@ def backend_for(protocol: str) -> type[FsspecBackend]:
 
 def _folder_error(uri: str) -> StorageError:
     return StorageError(f"{uri} is a folder; pass recursive=True to delete it and its contents.")
-
-
-def _write_local_atomic(full: str, fill: Callable[[int, str], object]) -> None:
-    """Create a temp file next to ``full``, let ``fill(fd, tmp_path)`` write it, then rename it over ``full``."""
-    folder = os.path.dirname(full)
-    # A dot-name in the same folder: os.replace is atomic there and listings skip it.
-    tmp = f"{folder}/.tmp-{secrets.token_hex(8)}"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(tmp, flags, 0o666)  # 0o666 & umask, like a plain open(); mkstemp would force 0o600
-    except FileNotFoundError:
-        os.makedirs(folder, exist_ok=True)
-        fd = os.open(tmp, flags, 0o666)
-    try:
-        try:
-            fill(fd, tmp)
-        finally:
-            os.close(fd)
-        os.replace(tmp, full)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _write_fd(fd: int, data: Buffer) -> None:
-    view = memoryview(data).cast("B")
-    while view:  # os.write may write less than asked
-        view = view[os.write(fd, view) :]
 
 
 def _sha256_file(path: str) -> tuple[str, int]:

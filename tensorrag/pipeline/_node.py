@@ -1,0 +1,122 @@
+"""``Node``: one card instance in a :class:`~tensorrag.pipeline.Pipeline`."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from tensorrag.cards.schema import validate_config
+from tensorrag.pipeline._checks import config_error
+from tensorrag.spec import NodeSpec, json_copy
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from tensorrag.cards import BaseCard
+    from tensorrag.pipeline._pipeline import Pipeline
+
+__all__ = ["Node"]
+
+
+class Node:
+    """One card instance in a pipeline. Change it through the pipeline (or ``node.configure``).
+
+    Attributes:
+        id: stable node id.
+        card_type: the card's registry name.
+        card: the card class, or None when the type is unknown (``validate`` reports it).
+        cache: False when the node never uses the cache (always runs, never commits an entry).
+    """
+
+    __slots__ = (
+        "_config",
+        "_memo",
+        "_pipeline",
+        "_spec_extra",
+        "cache",
+        "card",
+        "card_type",
+        "id",
+        "load_error",
+        "position",
+        "resources",
+    )
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        id: str,
+        card_type: str,
+        card: type[BaseCard] | None,
+        config: dict[str, Any],
+        position: dict[str, float],
+        resources: dict[str, Any] | None,
+        spec_extra: dict[str, Any] | None = None,
+        cache: bool = True,
+    ) -> None:
+        self._pipeline = pipeline
+        self.id = id
+        self.card_type = card_type
+        self.card = card
+        self._config = config
+        self.position = position
+        self.resources = resources
+        self.cache = cache
+        self._spec_extra = spec_extra or {}
+        self.load_error: str | None = None  # why a registered card type could not be loaded
+        self._memo: tuple[Any, Any, dict[str, Any], list[dict[str, str]]] | None = None
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        """The config as given (read-only; defaults are filled at validation)."""
+        return MappingProxyType(self._config)
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        """Input ports -> types ({} for an unknown card type)."""
+        return self.card.inputs() if self.card else {}
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        """Output ports -> types ({} for an unknown card type)."""
+        return self.card.outputs() if self.card else {}
+
+    def configure(self, **values: Any) -> Node:
+        """Merge ``values`` into the config (validated; see :meth:`Pipeline.configure`)."""
+        return self._pipeline.configure(self.id, **values)
+
+    def resolved_config(self) -> dict[str, Any]:
+        """The config with defaults filled and values coerced.
+
+        Raises:
+            CardConfigError: the config does not fit the card's schema.
+        """
+        filled, problems = self._check_config()
+        if problems:
+            raise config_error(self, problems)
+        return filled
+
+    def _check_config(self) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        if self.card is None:
+            return dict(self._config), []
+        # Configs are replaced, never mutated in place, so (config object, card) identifies a result.
+        memo = self._memo
+        if memo is None or memo[0] is not self._config or memo[1] is not self.card:
+            filled, problems = validate_config(self.card.json_schema(), self._config)
+            memo = self._memo = (self._config, self.card, filled, problems)
+        return json_copy(memo[2]), list(memo[3])
+
+    def to_spec(self) -> NodeSpec:
+        """This node as a graph-document node."""
+        return NodeSpec(
+            id=self.id,
+            card_type=self.card_type,
+            config=json_copy(self._config),
+            position=dict(self.position),
+            resources=json_copy(self.resources) if self.resources else None,
+            cache=self.cache,
+            **json_copy(self._spec_extra),
+        )
+
+    def __repr__(self) -> str:
+        return f"Node({self.id!r}, {self.card_type!r}, config={dict(self._config)!r})"
