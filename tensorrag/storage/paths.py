@@ -1,7 +1,8 @@
 """Validation of user-given names and relative paths before they touch a filesystem.
 
 Every name that reaches a storage path (user, project, run id, artifact key, output name) goes
-through :func:`safe_name`; every relative path through :func:`safe_relpath`. Both raise
+through :func:`safe_name`; every relative path through :func:`safe_relpath` (card files of a
+project through :func:`check_card_path` / :func:`check_card_folder`, built on it). All raise
 :class:`~tensorrag.errors.UnsafePathError` (a ``ValueError``) naming what was wrong and how to fix it.
 """
 
@@ -14,7 +15,18 @@ import stat
 from tensorrag.errors import UnsafePathError
 from tensorrag.spec import safe_repr
 
-__all__ = ["MAX_NAME", "MAX_PATH", "check_root", "confine", "safe_name", "safe_relpath"]
+__all__ = [
+    "MAX_CARD_DEPTH",
+    "MAX_CARD_PATH",
+    "MAX_NAME",
+    "MAX_PATH",
+    "check_card_folder",
+    "check_card_path",
+    "check_root",
+    "confine",
+    "safe_name",
+    "safe_relpath",
+]
 
 #: Longest single name (one path segment) accepted by :func:`safe_name`.
 MAX_NAME = 128
@@ -22,6 +34,10 @@ MAX_NAME = 128
 MAX_PATH = 1024
 #: Longest segment inside a relative path (most filesystems cap a file name at 255 bytes).
 _MAX_SEGMENT = 255
+#: Longest card path (relative to a project's ``cards/``) accepted by :func:`check_card_path`.
+MAX_CARD_PATH = 512
+#: Deepest folder nesting of a card path.
+MAX_CARD_DEPTH = 16
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,127}")
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._ -]*")
@@ -88,6 +104,50 @@ def safe_relpath(path: str, what: str = "path") -> str:
                 "digits, '.', '_', '-' and spaces."
             )
     return norm
+
+
+def check_card_path(path: str) -> str:
+    r"""Check a card file path (relative to the project's ``cards/`` folder) and normalise it.
+
+    Allowed: a relative POSIX path of safe segments (letters, digits, ``.``, ``_``, ``-``, spaces;
+    see :func:`tensorrag.storage.safe_relpath`) ending in ``.py``, at most 512 characters and 16
+    levels deep. Rejected with a clear message: ``..``, absolute paths, ``\``, drive letters,
+    URLs, ``~``, NUL and control characters, hidden files, empty segments, other extensions.
+
+    Returns:
+        The normalised path (one trailing ``/`` dropped).
+
+    Raises:
+        UnsafePathError: ``path`` is not an acceptable card path.
+    """
+    if not isinstance(path, str):
+        raise UnsafePathError(f"A card path must be a string; got {type(path).__name__} {safe_repr(path)}.")
+    if len(path) > MAX_CARD_PATH:
+        raise UnsafePathError(
+            f"Unsafe card path {path[:60]!r}... ({len(path)} characters): at most {MAX_CARD_PATH} allowed."
+        )
+    norm = safe_relpath(path, "card path")
+    if not norm.endswith(".py") or norm.rsplit("/", 1)[-1] == ".py":
+        raise UnsafePathError(
+            f"Card path {path!r} must name a .py file (like 'data/load_images.py'); only Python card files "
+            "live under cards/."
+        )
+    if norm.count("/") >= MAX_CARD_DEPTH:
+        raise UnsafePathError(f"Card path {path!r} is {norm.count('/') + 1} levels deep; at most {MAX_CARD_DEPTH}.")
+    return norm
+
+
+def check_card_folder(path: str) -> str:
+    """Check a card folder path (relative to the project's ``cards/`` folder) and normalise it.
+
+    Raises:
+        UnsafePathError: ``path`` is not a safe relative path of at most 512 characters.
+    """
+    if not isinstance(path, str):
+        raise UnsafePathError(f"A card folder must be a string; got {type(path).__name__} {safe_repr(path)}.")
+    if len(path) > MAX_CARD_PATH:
+        raise UnsafePathError(f"Unsafe card folder ({len(path)} characters): at most {MAX_CARD_PATH} allowed.")
+    return safe_relpath(path, "card folder")
 
 
 def check_root(url: object, what: str = "storage root") -> str:
