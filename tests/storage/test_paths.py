@@ -4,6 +4,7 @@ import pytest
 
 from tensorrag.errors import StorageError, UnsafePathError
 from tensorrag.storage import safe_name, safe_relpath
+from tensorrag.storage.paths import MAX_CARD_DEPTH, MAX_CARD_PATH, check_card_folder, check_card_path
 
 # Rejected both as a name and as a relative path.
 MALICIOUS = [
@@ -153,3 +154,34 @@ def test_messages_say_why(bad: str, reason: str) -> None:
     with pytest.raises(UnsafePathError) as info:
         safe_relpath(bad)
     assert reason in str(info.value)
+
+
+class TestCardPaths:
+    """Card file and folder paths (relative to a project's ``cards/``) are checked in storage, before any I/O."""
+
+    def test_card_path_is_a_normalised_py_file(self) -> None:
+        assert check_card_path("data/load_images.py") == "data/load_images.py"
+        for bad, reason in [("notes.txt", "must name a .py file"), ("lib/", "must name a .py file")]:
+            with pytest.raises(UnsafePathError, match=reason):
+                check_card_path(bad)
+
+    def test_card_path_limits(self) -> None:
+        with pytest.raises(UnsafePathError, match=f"at most {MAX_CARD_PATH} allowed"):
+            check_card_path("a" * MAX_CARD_PATH + ".py")
+        deep = "/".join(["d"] * MAX_CARD_DEPTH) + "/x.py"
+        with pytest.raises(UnsafePathError, match=f"{MAX_CARD_DEPTH + 1} levels deep; at most {MAX_CARD_DEPTH}"):
+            check_card_path(deep)
+
+    @pytest.mark.parametrize("bad", MALICIOUS[:12])
+    def test_card_path_and_folder_reject_escapes(self, bad: str) -> None:
+        with pytest.raises(UnsafePathError):
+            check_card_path(bad + ".py")
+        with pytest.raises(UnsafePathError):
+            check_card_folder(bad)
+
+    def test_card_folder(self) -> None:
+        assert check_card_folder("lib/") == "lib"
+        with pytest.raises(UnsafePathError, match="A card folder must be a string"):
+            check_card_folder(3)  # type: ignore[arg-type]
+        with pytest.raises(UnsafePathError, match=f"at most {MAX_CARD_PATH} allowed"):
+            check_card_folder("a" * (MAX_CARD_PATH + 1))
