@@ -26,6 +26,7 @@ from tensorrag.spec import json_problem
 
 __all__ = [
     "BOUND_KEYWORDS",
+    "COMBINER_KEYWORDS",
     "FLAT_META",
     "MAX_CONFIG_DEPTH",
     "is_json_type",
@@ -44,7 +45,8 @@ _NUMBER_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"
 _COUNT_KEYWORDS = ("minLength", "maxLength", "minItems", "maxItems")
 #: Keywords that bound a value: numbers for the first four, whole numbers >= 0 for the rest.
 BOUND_KEYWORDS = (*_NUMBER_KEYWORDS, *_COUNT_KEYWORDS)
-_SCHEMA_LIST_KEYWORDS = ("anyOf", "oneOf", "allOf")
+#: Keywords whose value is a list of sub-schemas.
+COMBINER_KEYWORDS = ("anyOf", "oneOf", "allOf")
 _SCHEMA_MAP_KEYWORDS = ("properties", "$defs", "definitions")
 
 
@@ -123,7 +125,7 @@ def schema_problems(schema: Any) -> list[str]:
         for key in _SCHEMA_MAP_KEYWORDS:
             if isinstance(node.get(key), dict):
                 stack.extend((v, f"{where}.{key}.{k}", depth + 1) for k, v in node[key].items())
-        for key in _SCHEMA_LIST_KEYWORDS:
+        for key in COMBINER_KEYWORDS:
             if isinstance(node.get(key), list):
                 stack.extend((v, f"{where}.{key}[{i}]", depth + 1) for i, v in enumerate(node[key]))
         for key in ("items", "additionalProperties"):
@@ -153,7 +155,7 @@ def keyword_problems(schema: dict[str, Any]) -> list[str]:
     for key in _SCHEMA_MAP_KEYWORDS:
         if key in schema and not isinstance(schema[key], dict):
             out.append(f'"{key}" must be a dict of schemas; got {_describe(schema[key])}')
-    for key in _SCHEMA_LIST_KEYWORDS:
+    for key in COMBINER_KEYWORDS:
         options = schema.get(key)
         if key in schema and not (isinstance(options, (list, tuple)) and all(isinstance(o, dict) for o in options)):
             out.append(f'"{key}" must be a list of schemas (dicts); got {_describe(schema[key])}')

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from tensorrag.cards.patterns import compile_pattern
 from tensorrag.cards.schema import (
     BOUND_KEYWORDS,
+    COMBINER_KEYWORDS,
     FLAT_META,
+    MAX_CONFIG_DEPTH,
     is_json_type,
     keyword_problems,
     normalize_schema,
@@ -42,7 +44,6 @@ _TYPE_ALIASES = {
     "dict": "object",
     "none": "null",
 }
-_COMBINERS = ("anyOf", "oneOf", "allOf")
 _MAX_DEPTH = 32
 
 
@@ -144,7 +145,7 @@ class SchemaChecker:
             self.error(line, f"{where}: {problem}")
         if "enum" in prop and (not isinstance(prop["enum"], (list, tuple)) or not prop["enum"]):
             self.error(line, f'{where}: "enum" must be a non-empty list; got {prop["enum"]!r}')
-        for combo in _COMBINERS:
+        for combo in COMBINER_KEYWORDS:
             if combo not in prop:
                 continue
             options = prop[combo]
@@ -177,7 +178,7 @@ class SchemaChecker:
         """The declared JSON types (``[]`` when none); ``None`` when they are invalid."""
         declared = prop.get("type")
         if declared is None:
-            if not any(k in prop for k in ("enum", "const", "$ref", *_COMBINERS)):
+            if not any(k in prop for k in ("enum", "const", "$ref", *COMBINER_KEYWORDS)):
                 self.error(
                     line,
                     f'{where} needs a "type" (one of: {", ".join(_JSON_TYPES)}) or enum/const/anyOf/oneOf/$ref',
@@ -249,7 +250,7 @@ def _json_problem(value: Any, path: str) -> str | None:
     stack: list[tuple[Any, str, int]] = [(value, path, 0)]
     while stack:
         item, where, depth = stack.pop()
-        if depth > 100:
+        if depth > MAX_CONFIG_DEPTH:
             return f"{path} is nested too deeply"
         if isinstance(item, dict):
             for k, v in item.items():
