@@ -201,7 +201,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     storage = None if project is not None else _root(args)
     run = p.run(executor=args.executor, storage=storage, user=args.user, targets=args.target,
-                cache=not args.no_cache, on_event=progress, progress=False)
+                cache=not args.no_cache, on_event=progress, progress=False, echo=not args.json)
     if args.json:
         print(json.dumps(run.manifest(), default=str))
     else:
@@ -209,7 +209,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"run {run.run_id}: {run.state}")
     if not run.ok:
         failed = [nid for nid, s in run.status.items() if s == "failed"]
-        for nid in failed:
+        for nid in failed if args.json else ():  # else the run printed them (echo)
             err = run.error(nid) or {}
             print(f"node {nid!r} failed: {err.get('type')}: {err.get('message')}", file=sys.stderr)
         if not failed:

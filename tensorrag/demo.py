@@ -38,7 +38,7 @@ def build(name: str = "regression") -> Pipeline:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo, print node states and metrics, and say where the files are."""
+    """Run the demo, print node states, card output and metrics, and say where the files are."""
     del argv
     p = build()
 
@@ -49,11 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Running pipeline {p.name!r} ({len(p)} nodes)")
     run: Run = p.run(on_event=show)
     print(f"\nRun {run.run_id}: {run.state} in {run.execution_time:.2f} s")
-    if not run.ok:
-        for nid, _status in run.status.items():
-            err = run.error(nid)
-            if err:
-                print(f"\n{nid} failed: {err['type']}: {err['message']}\n{err['traceback']}", file=sys.stderr)
+    if not run.ok:  # the run printed each failed node's error (echo)
         return 1
     report = run.output("evaluate", "eval_report")
     print("\nMetrics (test set):")

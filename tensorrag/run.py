@@ -24,10 +24,11 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tensorrag._console import RunConsole
 from tensorrag.config import get_settings
 from tensorrag.errors import NodeFailedError, RunError, StorageError, UnsafePathError, check_keywords
 from tensorrag.executors import Engine, Executor, get_executor, liveness
-from tensorrag.executors.engine import TERMINAL, RunState
+from tensorrag.executors.engine import RunState
 from tensorrag.storage import ArtifactStore, ProjectStore, open_store
 from tensorrag.storage.unsaved import ManifestSave, save_run_manifest
 
@@ -61,6 +62,7 @@ def run_pipeline(
     user: str | None = None,
     wait: bool = True,
     progress: bool | None = None,
+    echo: bool = True,
 ) -> Run:
     """Run ``pipeline`` and return its :class:`Run`.
 
@@ -81,6 +83,9 @@ def run_pipeline(
         user: user folder (default: ``TENSORRAG_USER`` / ``DEFAULT_USER_ID`` / ``"default"``).
         wait: block until the run ends; ``False`` starts it in a background thread.
         progress: a terminal progress bar (default: only when stderr is a terminal, not in notebooks).
+        echo: print what cards print or log, live, as ``[node_id] line`` on ``sys.stdout`` (the
+            terminal, the notebook cell, a log file), and each failed node's error on ``sys.stderr``
+            at the end. ``False`` prints nothing; ``run.logs(node)`` has the output either way.
 
     Raises:
         PipelineValidationError: the pipeline (or the part ``targets`` needs) is invalid.
@@ -101,6 +106,7 @@ def run_pipeline(
         "executor": executor, "storage": storage, "storage_options": storage_options, "cache": cache,
         "targets": list(targets) if targets is not None else None, "fail_fast": fail_fast, "on_event": on_event,
         "max_workers": max_workers, "project": project, "user": user, "progress": progress,
+        "echo": echo,
     })
     engine = Engine(
         pipeline, exe, store, run_id=run.run_id, cache=cache, targets=targets, fail_fast=fail_fast,
@@ -108,16 +114,22 @@ def run_pipeline(
     )
     graph = pipeline.to_dict()
     run._attach(engine, graph)
-    bar = _TerminalProgress(len(engine.state.nodes), settings.progress if progress is None else progress)
-    if bar.enabled:
-        engine.listeners.append(bar)
+    console = RunConsole(len(engine.state.nodes), progress=_progress_on(settings.progress if progress is None else progress),
+                         echo=echo)
+    if console.enabled:
+        engine.listeners.append(console)
     _save_graph(store, graph)
     record = _RunRecord(store, engine.state, graph)  # the manifest exists from the start: status "running"
     engine.listeners.append(record)
 
     def work() -> None:
         try:
-            engine.run()
+            console.start()
+            try:
+                engine.run()
+            finally:
+                console.stop()
+            console.report({nid: rec.error for nid, rec in engine.state.nodes.items() if rec.error})
         finally:
             if owned:
                 exe.shutdown(wait=False)
@@ -405,26 +417,10 @@ class Run:
         return f"<Run {self.run_id} {self.state}: {parts}>"
 
 
-class _TerminalProgress:
-    """A tqdm bar over node completions, only on a terminal and never in notebooks."""
-
-    def __init__(self, total: int, mode: str | bool) -> None:
-        if mode in ("on", True):
-            self.enabled = True
-        elif mode in ("off", False):
-            self.enabled = False
-        else:
-            self.enabled = sys.stderr.isatty() and "ipykernel" not in sys.modules
-        self._bar: Any = None
-        self._total = total
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        if event["type"] == "node_status" and event["status"] in TERMINAL:
-            if self._bar is None:
-                from tqdm.auto import tqdm
-
-                self._bar = tqdm(total=self._total, unit="node", leave=False)
-            self._bar.update(1)
-            self._bar.set_postfix_str(f"{event['node_id']}: {event['status']}")
-        elif event["type"] == "pipeline_completion" and self._bar is not None:
-            self._bar.close()
+def _progress_on(mode: str | bool) -> bool:
+    """The bar: ``on``/``off``, else auto: only when stderr is a terminal and never in notebooks."""
+    if mode in ("on", True):
+        return True
+    if mode in ("off", False):
+        return False
+    return sys.stderr.isatty() and "ipykernel" not in sys.modules

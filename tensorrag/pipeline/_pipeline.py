@@ -524,6 +524,7 @@ class Pipeline:
         user: str | None = None,
         wait: bool = True,
         progress: bool | None = None,
+        echo: bool = True,
     ) -> Run:
         """Run the pipeline; see :func:`tensorrag.run.run_pipeline` for the arguments (the same ones).
 
@@ -536,7 +537,7 @@ class Pipeline:
         return run_pipeline(
             self, executor=executor, storage=storage, storage_options=storage_options, cache=cache, targets=targets,
             fail_fast=fail_fast, on_event=on_event, max_workers=max_workers, project=project, user=user, wait=wait,
-            progress=progress,
+            progress=progress, echo=echo,
         )
 
     def canvas(self, **kwargs: Any) -> Any:

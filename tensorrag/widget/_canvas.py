@@ -197,7 +197,8 @@ class Canvas(anywidget.AnyWidget):
         current = self._view.run
         if current is not None and not current.done:
             raise RunError(f"Run {current.run_id} is still going; cancel it first (canvas.cancel()).")
-        options = {**self.run_options, **run_options}
+        # The canvas shows card output in its own console; echoing it too would print into the cell twice.
+        options = {"echo": False, **self.run_options, **run_options}
         extra = options.pop("on_event", None)
         listeners = [extra] if callable(extra) else list(extra or [])
         targets = options.get("targets")
