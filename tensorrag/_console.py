@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import sys
 import threading
+from pathlib import Path
 from typing import Any, TextIO
 
 from tensorrag.executors.engine import TERMINAL
@@ -23,6 +24,8 @@ __all__ = ["RunConsole", "failure_report"]
 
 #: Traceback lines shown per failed node at the end of a run (``run.error(node)`` has them all).
 _TB_LINES = 6
+#: Where the frames that call a card live: left out of the failure report (they are the same every time).
+_RUNNER = (str(Path(__file__).parent / "executors"), str(Path(__file__).parent / "cards" / "decorator.py"))
 
 
 def _in_notebook() -> bool:
@@ -80,7 +83,6 @@ class RunConsole:
         self._total = total
         self._bar: Any = None
         self._wrapped: tuple[TextIO, TextIO, _AboveBar, _AboveBar] | None = None
-        self._failed: dict[str, dict[str, str]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -99,7 +101,8 @@ class RunConsole:
             return
         from tqdm import tqdm as std_tqdm
 
-        self._bar = std_tqdm(total=self._total, unit="node", leave=False, file=err)
+        # miniters=1: every node redraws, and tqdm's monitor thread never redraws behind our lock
+        self._bar = std_tqdm(total=self._total, unit="node", leave=False, file=err, miniters=1, mininterval=0)
         above_out, above_err = _AboveBar(out, self), _AboveBar(err, self)
         self._wrapped = (out, err, above_out, above_err)
         sys.stdout, sys.stderr = above_out, above_err  # type: ignore[assignment]
@@ -154,15 +157,27 @@ class RunConsole:
 
 
 def failure_report(errors: dict[str, dict[str, str]]) -> str:
-    """A readable block per failed node: ``node 'id' failed: Type: message`` and the traceback's last lines."""
+    """A readable block per failed node: ``node 'id' failed: Type: message`` and the card's last frames."""
     blocks = []
     for nid, err in errors.items():
         lines = [f"node {nid!r} failed: {err.get('type')}: {err.get('message')}"]
-        tb = (err.get("traceback") or "").rstrip().splitlines()
-        frames = [i for i, line in enumerate(tb) if line.startswith("  File ")]
-        if frames:  # the innermost frames (the card's line that raised), without the repeated message
-            body = [line for line in tb[frames[0] :] if line.startswith("  ") and line.strip(" ^~")]
-            lines += [f"  {line}" for line in body[-_TB_LINES:]]
+        frames = _card_frames(err.get("traceback") or "")
+        if frames:
+            lines += [f"  {line}" for line in frames[-_TB_LINES:]]
             lines.append(f"  (full traceback: run.error({nid!r})['traceback'])")
         blocks.append("\n".join(lines))
     return "\n".join(blocks)
+
+
+def _card_frames(traceback: str) -> list[str]:
+    """The traceback's frame lines from the first one outside tensorrag (the card's), markers left out."""
+    frames: list[list[str]] = []
+    for line in traceback.splitlines():
+        if line.startswith("  File "):
+            frames.append([line])
+        elif frames and line.startswith("    ") and line.strip(" ^~"):
+            frames[-1].append(line)
+        elif frames and not line.startswith(" "):  # the exception line: a chained one starts over
+            frames = [] if line.startswith(("During handling", "The above exception")) else frames
+    first = next((i for i, f in enumerate(frames) if not any(r in f[0] for r in _RUNNER)), len(frames) - 1)
+    return [line for frame in frames[max(first, 0) :] for line in frame]

@@ -28,11 +28,11 @@ from tensorrag._console import RunConsole
 from tensorrag.config import get_settings
 from tensorrag.errors import NodeFailedError, RunError, StorageError, UnsafePathError, check_keywords
 from tensorrag.executors import Engine, Executor, get_executor, liveness
-from tensorrag.executors.engine import RunState
 from tensorrag.storage import ArtifactStore, ProjectStore, open_store
 from tensorrag.storage.unsaved import ManifestSave, save_run_manifest
 
 if TYPE_CHECKING:
+    from tensorrag.executors.engine import RunState
     from tensorrag.pipeline import Pipeline
 
 __all__ = ["Run", "new_run_id", "run_pipeline"]
@@ -114,8 +114,8 @@ def run_pipeline(
     )
     graph = pipeline.to_dict()
     run._attach(engine, graph)
-    console = RunConsole(len(engine.state.nodes), progress=_progress_on(settings.progress if progress is None else progress),
-                         echo=echo)
+    bar = _progress_on(settings.progress if progress is None else progress)
+    console = RunConsole(len(engine.state.nodes), progress=bar, echo=echo)
     if console.enabled:
         engine.listeners.append(console)
     _save_graph(store, graph)

@@ -107,7 +107,8 @@ def test_print_from_another_thread_during_a_run_reaches_the_real_stdout(tmp_path
     assert run.ok
     out = capsys.readouterr().out
     assert "printed by the test thread" in out
-    assert "inside the card" not in out
+    assert "[card] inside the card" in out  # echoed by the run (echo=True), with its node id
+    assert "inside the card" not in out.replace("[card] inside the card", "")  # never the raw write
     assert "printed by the test thread" not in run.logs("card")
     assert "inside the card" in run.logs("card")
 

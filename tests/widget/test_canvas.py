@@ -343,7 +343,7 @@ def test_codegen_of_a_graph_drawn_on_the_canvas(wired) -> None:
 # --------------------------------------------------------------------------- runs
 
 
-def test_run_streams_status_logs_and_previews(store: str, wired) -> None:
+def test_run_streams_status_logs_and_previews(store: str, wired, capsys) -> None:
     p = small()
     p.add(cards.w_chatty, id="chat", lines=20, seconds=0.2)
     p.connect("dbl", "output", "chat", "data")
@@ -356,6 +356,7 @@ def test_run_streams_status_logs_and_previews(store: str, wired) -> None:
     assert c.status["state"] == "completed" and c.status["run_id"] == run.run_id
     assert {k: v["status"] for k, v in c.status["nodes"].items()} == dict.fromkeys(["src", "dbl", "chat"], "completed")
     assert [x["text"] for x in c.logs if x["node_id"] == "chat"][:2] == ["line 0", "line 1"]
+    assert "line 0" not in capsys.readouterr().out  # the canvas console shows it; the cell does not echo it too
     assert set(c.previews) == {"src", "dbl", "chat"}
     assert c.previews["dbl"]["data"]["values"] == [0, 3, 6, 9]
     seen = [s["status"] for s in w.updates("status")]
