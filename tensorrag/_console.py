@@ -126,8 +126,8 @@ class RunConsole:
             print(f"[{event['node_id']}] {event['text']}", flush=True)
         elif kind == "node_status" and event["status"] in TERMINAL:
             if self._bar is not None:
-                self._bar.update(1)
-                self._bar.set_postfix_str(f"{event['node_id']}: {event['status']}")
+                self._bar.set_postfix_str(f"{event['node_id']}: {event['status']}", refresh=False)
+                self._bar.update(1)  # one redraw, with this node's status
         elif kind == "pipeline_completion":
             self._close_bar()
 
