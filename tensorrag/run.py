@@ -63,6 +63,8 @@ def run_pipeline(
     wait: bool = True,
     progress: bool | None = None,
     echo: bool = True,
+    rerun: Iterable[str] | None = None,
+    save_pipeline: bool = True,
 ) -> Run:
     """Run ``pipeline`` and return its :class:`Run`.
 
@@ -86,9 +88,17 @@ def run_pipeline(
         echo: print what cards print or log, live, as ``[node_id] line`` on ``sys.stdout`` (the
             terminal, the notebook cell, a log file), and each failed node's error on ``sys.stderr``
             at the end. ``False`` prints nothing; ``run.logs(node)`` has the output either way.
+        rerun: execute these nodes and everything downstream of them even if cached (their
+            ancestors may still come from the cache); without ``targets``, only they, their
+            descendants and what those need are run (``tensorrag run --from NODE``).
+        save_pipeline: save the graph as the project's ``_pipeline.json`` (and a ``_history/``
+            version) before the run; ``False`` for one-off changes (``tensorrag run --param``).
+            The run's manifest records the graph that ran either way.
 
     Raises:
         PipelineValidationError: the pipeline (or the part ``targets`` needs) is invalid.
+        UnknownNodeError: a ``targets`` or ``rerun`` node that is not in the pipeline.
+        ArgumentError: a ``rerun`` node outside the part ``targets`` selects.
         ConfigError: an unknown executor name or a bad setting.
         UnsafePathError: a project or user name that is not a safe folder name.
     """
@@ -107,10 +117,12 @@ def run_pipeline(
         "targets": list(targets) if targets is not None else None, "fail_fast": fail_fast, "on_event": on_event,
         "max_workers": max_workers, "project": project, "user": user, "progress": progress,
         "echo": echo,
+        "rerun": None if rerun is None else [rerun] if isinstance(rerun, str) else list(rerun),  # a str: one node
+        "save_pipeline": save_pipeline,
     })
     engine = Engine(
         pipeline, exe, store, run_id=run.run_id, cache=cache, targets=targets, fail_fast=fail_fast,
-        listeners=[*listeners],
+        rerun=run._options["rerun"], listeners=[*listeners],
     )
     graph = pipeline.to_dict()
     run._attach(engine, graph)
@@ -118,7 +130,8 @@ def run_pipeline(
     console = RunConsole(len(engine.state.nodes), progress=bar, echo=echo)
     if console.enabled:
         engine.listeners.append(console)
-    _save_graph(store, graph)
+    if save_pipeline:
+        _save_graph(store, graph)
     record = _RunRecord(store, engine.state, graph)  # the manifest exists from the start: status "running"
     engine.listeners.append(record)
 
@@ -346,8 +359,14 @@ class Run:
     # ------------------------------------------------------------------ follow-ups
 
     def resume(self, **overrides: Any) -> Run:
-        """Run the pipeline again with the same options: unchanged nodes are cached, the rest execute."""
-        options = {**self._options, "cache": True, **overrides}
+        """Run the pipeline again with the same options: unchanged nodes are cached, the rest execute.
+
+        A run made with ``rerun`` resumes over the same nodes, without forcing them again.
+        """
+        options = {**self._options, "cache": True, "rerun": None}
+        if self._options.get("rerun") and self._options.get("targets") is None:
+            options["targets"] = list(self._state.nodes)  # the part the re-run selected
+        options.update(overrides)
         if self.done and self._saved.error is not None:
             try:
                 self.save_manifest()  # the store is back (or not: the new run reports it)

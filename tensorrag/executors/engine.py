@@ -11,8 +11,9 @@ Algorithm (in the spirit of dask's ``get_async``):
   type, code fingerprint (its source and the same-module helpers it calls, computed once per
   run) and ``version``, its normalised config, the sha256 of each input artifact, and the
   card's ``cache_token(config)`` (a fingerprint of files/URLs it reads, computed here, in the
-  orchestrator). A token of ``None``, ``Node.cache == False`` or ``run(cache=False)`` skips the
-  lookup; the first two also never commit. If the store holds a complete entry for the key (its
+  orchestrator). A token of ``None``, ``Node.cache == False``, ``run(cache=False)`` or a node
+  being re-run (``rerun``: those nodes and their descendants) skips the lookup; the first two
+  also never commit. If the store holds a complete entry for the key (its
   ``_meta.json`` and every artifact it lists, from an attempt that was not abandoned) whose
   artifacts still match their sha256 (checked by stamp, hashed when the stamp changed), the node
   is ``cached`` at once and its children become ready; a corrupt artifact emits a ``warning``
@@ -51,7 +52,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.config import get_settings
-from tensorrag.errors import PipelineValidationError, TaskTimeoutError
+from tensorrag.errors import ArgumentError, PipelineValidationError, TaskTimeoutError
 from tensorrag.executors import capture
 from tensorrag.executors.caching import cache_key, card_token, refresh_cards, verified_entry
 from tensorrag.executors.runtime import card_ref, commit_entry
@@ -170,6 +171,8 @@ class Engine:
         cache: reuse results whose key is already in the store.
         targets: run only these nodes and what they need (default: every node).
         fail_fast: stop starting new nodes after the first failure.
+        rerun: execute these nodes and their descendants even if cached; without ``targets`` only
+            they, their descendants and what those need are run.
         listeners: called with every event, in order, from the engine's thread.
     """
 
@@ -183,6 +186,7 @@ class Engine:
         cache: bool = True,
         targets: Iterable[str] | None = None,
         fail_fast: bool = False,
+        rerun: Iterable[str] | None = None,
         listeners: Iterable[Listener] = (),
     ) -> None:
         self.pipeline = pipeline
@@ -200,7 +204,7 @@ class Engine:
         settings = get_settings()
         self._log_limits = (settings.max_log_lines, settings.max_log_chars)
         self._logged: dict[str, list[int]] = {}  # node -> [lines kept, characters kept, lines not kept]
-        self._plan = self._make_plan(targets)
+        self._plan, self._fresh = self._make_plan(targets, rerun)
         # Refuse cards that cannot run on this executor before anything runs.
         self.executor.preflight([p.card for p in self._plan.values()])
         self._store_wire = store.to_wire()
@@ -212,13 +216,26 @@ class Engine:
 
     # ------------------------------------------------------------------ planning
 
-    def _make_plan(self, targets: Iterable[str] | None) -> dict[str, _Plan]:
+    def _make_plan(
+        self, targets: Iterable[str] | None, rerun: Iterable[str] | None
+    ) -> tuple[dict[str, _Plan], set[str]]:
+        """The plan of the selected nodes, and the nodes that must execute even if cached."""
         p = self.pipeline
+        fresh_roots = [p.node(n).id for n in rerun] if rerun is not None else []
+        fresh = set(fresh_roots) | p.descendants(fresh_roots)
+        if targets is None and rerun is not None:
+            targets = fresh  # re-run from these nodes: what is downstream of them, and what that needs
         if targets is None:
             selected = set(p.nodes)
         else:
             wanted = [p.node(t).id for t in targets]
             selected = set(wanted) | p.ancestors(wanted)
+        outside = [n for n in fresh_roots if n not in selected]
+        if outside:
+            raise ArgumentError(
+                f"Cannot re-run node(s) {', '.join(map(repr, outside))}: not part of this run, which covers the "
+                f"targets {sorted(wanted)} and what they need. Add them to targets, or drop targets."
+            )
         refresh_cards(p, selected)
         problems = p.problems()
         if targets is not None:  # a partial run needs only its own part to be valid
@@ -250,7 +267,7 @@ class Engine:
             if edge.source in plan and edge.target in plan:
                 plan[edge.target].inputs[edge.target_input] = (edge.source, edge.source_output)
                 plan[edge.source].children.append(edge.target)
-        return plan
+        return plan, fresh & selected
 
     # ------------------------------------------------------------------ events
 
@@ -448,7 +465,7 @@ class Engine:
         key = cache_key(plan.card, plan.config, inputs, token or "", fingerprint=plan.fingerprint)
         cacheable = token is not None  # None: never looked up, never committed
         rec.key = key if cacheable else None
-        if self.cache and cacheable:
+        if self.cache and cacheable and nid not in self._fresh:
             entry = self._lookup(nid, key)
             if entry is not None:
                 rec.outputs = entry.get("outputs", {})

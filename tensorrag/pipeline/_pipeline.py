@@ -525,19 +525,22 @@ class Pipeline:
         wait: bool = True,
         progress: bool | None = None,
         echo: bool = True,
+        rerun: Iterable[str] | None = None,
+        save_pipeline: bool = True,
     ) -> Run:
         """Run the pipeline; see :func:`tensorrag.run.run_pipeline` for the arguments (the same ones).
 
         Raises:
             ArgumentError: an argument it does not take (with did-you-mean: ``target`` -> ``targets``).
             PipelineValidationError: the pipeline (or the part ``targets`` needs) is invalid.
+            UnknownNodeError: a ``targets`` or ``rerun`` node that is not in the pipeline.
         """
         from tensorrag.run import run_pipeline
 
         return run_pipeline(
             self, executor=executor, storage=storage, storage_options=storage_options, cache=cache, targets=targets,
             fail_fast=fail_fast, on_event=on_event, max_workers=max_workers, project=project, user=user, wait=wait,
-            progress=progress, echo=echo,
+            progress=progress, echo=echo, rerun=rerun, save_pipeline=save_pipeline,
         )
 
     def canvas(self, **kwargs: Any) -> Any:

@@ -3,7 +3,11 @@
 ::
 
     tensorrag run PIPELINE.json [--executor local|process|modal|auto] [--storage URL] [--project NAME]
-    tensorrag run --project NAME            # the project's saved pipeline
+    tensorrag run --project NAME            # the project's saved pipeline (the project must exist)
+        [--param NODE.FIELD=VALUE ...]      # config overrides for this run only (VALUE parsed as JSON)
+        [--module NAME ...]                 # import a module of @card functions / BaseCard classes
+        [--from NODE ...]                   # re-run NODE and everything downstream (the rest may be cached)
+        [--target NODE ...] [--no-cache] [--create]
     tensorrag validate CARD.py [...]        # AST validation: errors with line numbers, exit 1 if invalid
     tensorrag cards [--project NAME]        # built-in cards (+ the project's own)
     tensorrag projects                      # the projects of --user in --storage
@@ -11,9 +15,11 @@
     tensorrag demo
 
 Every command takes ``--json`` (machine-readable results on stdout). Progress and diagnostics go
-to stderr, results to stdout. Exit codes: 0 success, 1 a run failed (the failing nodes are
-named on stderr) or a card file is invalid, 2 bad input (unknown project, unsafe name, missing
-file, malformed pipeline). ``--storage`` and ``--user`` default to the configured ones
+to stderr, results to stdout (``run`` prints the node table, then the outputs of the last nodes:
+JSON values such as metrics in full, dataframes as rows x cols). Exit codes: 0 success, 1 a run
+failed (the failing nodes and their errors are named on stderr) or a card file is invalid, 2 bad
+input (unknown project, node or module, a config override that does not fit, unsafe name,
+missing file, malformed pipeline). ``--storage`` and ``--user`` default to the configured ones
 (``TENSORRAG_STORAGE`` / ``S3_*``, ``TENSORRAG_USER``); an ``s3://`` ``--storage`` gets the
 endpoint and keys of the ``S3_*`` variables.
 """
@@ -28,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 from tensorrag.cards.catalog import list_cards
 from tensorrag.cards.validate import validate_card_file
+from tensorrag.cli._run import apply_params, import_card_modules, parse_param, print_sinks, sink_outputs
 from tensorrag.config import get_settings
-from tensorrag.errors import TensorragError
+from tensorrag.errors import ArtifactNotFoundError, TensorragError
 from tensorrag.pipeline import Pipeline
 from tensorrag.storage import open_store
 from tensorrag.workspace import Workspace
@@ -83,11 +90,24 @@ def _parser() -> argparse.ArgumentParser:
     where(run_p)
     run_p.add_argument(
         "--project", default=None,
-        help="workspace project: its cards are available and runs are stored there (created if missing)",
+        help="an existing workspace project: its cards are available and runs are stored there",
     )
+    run_p.add_argument("--create", action="store_true", help="create the --project when it does not exist")
     run_p.add_argument("--target", action="append", help="run only this node and what it needs (repeatable)")
+    run_p.add_argument(
+        "--from", dest="rerun", action="append", metavar="NODE",
+        help="re-run this node and everything downstream, ignoring their cache (repeatable)",
+    )
+    run_p.add_argument(
+        "--param", action="append", default=[], metavar="NODE.FIELD=VALUE",
+        help="override a config field for this run only (VALUE as JSON, else text; null = default; repeatable)",
+    )
+    run_p.add_argument(
+        "--module", action="append", default=[], metavar="NAME",
+        help="import this module (from the current directory too) so its cards can be used (repeatable)",
+    )
     run_p.add_argument("--no-cache", action="store_true", help="execute every node even if cached")
-    as_json(run_p, "the run manifest")
+    as_json(run_p, "the run manifest plus 'sink_outputs'")
 
     val_p = sub.add_parser("validate", help="validate card files by reading their syntax tree (never run)")
     val_p.add_argument("files", nargs="+", metavar="CARD.py", help="card file(s) to validate")
@@ -178,14 +198,21 @@ def _report_card_errors(project: Project) -> None:
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.pipeline is None and args.project is None:
         parser.error("run needs a PIPELINE.json file or --project NAME (to run its saved pipeline)")
+    params = [parse_param(text) for text in args.param]  # bad syntax: refused before anything is opened
     project = None
     if args.project is not None:
         ws = _workspace(args)
         existed = args.project in ws
+        if not existed and not args.create:
+            try:
+                ws.project(args.project)  # raises: unsafe name, or no such project with did-you-mean
+            except ArtifactNotFoundError as exc:
+                raise ArtifactNotFoundError(f"{exc} Or pass --create to create it with this run.") from None
         project = ws.project(args.project, create=True)
         if not existed:
             print(f"created project {project.name!r} in {ws.url}", file=sys.stderr)
         _report_card_errors(project)
+    cards = import_card_modules(args.module)
     if args.pipeline is not None:
         p = Pipeline.load(args.pipeline, project=project)
     else:
@@ -194,18 +221,24 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if not len(p):
             print(f"error: project {project.name!r} has no saved pipeline to run", file=sys.stderr)
             return 2
+    for cls in cards:
+        p.register(cls, clobber=True)  # asked for by name on the command line: it wins over same-type cards
+    apply_params(p, params)
 
     def progress(event: dict[str, Any]) -> None:
         if event["type"] == "node_status" and event["status"] not in ("pending",):
             print(f"{event['node_id']}: {event['status']} {event.get('message') or ''}".rstrip(), file=sys.stderr)
 
     storage = None if project is not None else _root(args)
-    run = p.run(executor=args.executor, storage=storage, user=args.user, targets=args.target,
-                cache=not args.no_cache, on_event=progress, progress=False, echo=not args.json)
+    run = p.run(executor=args.executor, storage=storage, user=args.user, targets=args.target, rerun=args.rerun,
+                cache=not args.no_cache, on_event=progress, progress=False, echo=not args.json,
+                save_pipeline=not params)
+    sinks = sink_outputs(run)
     if args.json:
-        print(json.dumps(run.manifest(), default=str))
+        print(json.dumps({**run.manifest(), "sink_outputs": sinks}, default=str))
     else:
         print(run.summary())
+        print_sinks(sinks)
         print(f"run {run.run_id}: {run.state}")
     if not run.ok:
         failed = [nid for nid, s in run.status.items() if s == "failed"]
@@ -290,6 +323,3 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"{r['run_id']:<30}  {r.get('status') or '-':<10}  {shown:>8}  {len(nodes):>5}  {tail}")
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
