@@ -33,7 +33,7 @@ def test_run_a_saved_pipeline(tmp_path, capsys):
     assert main(["run", str(path), "--storage", str(tmp_path / "store"), "--target", "split"]) == 0
     captured = capsys.readouterr()
     assert "split" in captured.out and "completed" in captured.out
-    assert "train" not in captured.out  # only split and what it needs ran
+    assert "\ntrain " not in captured.out  # only split and what it needs ran
     assert "load: completed" in captured.err  # progress goes to stderr
 
 
@@ -214,10 +214,12 @@ class TestProjectsCardsRuns:
         assert main(["run", "--project", "p", *where(root)]) == 2
         assert "has no saved pipeline" in capsys.readouterr().err
 
-    def test_run_with_a_new_project_creates_it(self, root, tmp_path, capsys):
+    def test_run_with_a_new_project_and_create_creates_it(self, root, tmp_path, capsys):
         path = tmp_path / "p.json"
         build().save(path)
-        assert main(["run", str(path), "--project", "fresh", "--target", "load", *where(root)]) == 0
+        assert main(["run", str(path), "--project", "fresh", "--target", "load", *where(root)]) == 2
+        assert "No project 'fresh'" in capsys.readouterr().err and "fresh" not in tr.Workspace(root, user="alice")
+        assert main(["run", str(path), "--project", "fresh", "--create", "--target", "load", *where(root)]) == 0
         assert "created project 'fresh'" in capsys.readouterr().err
         assert len(tr.Workspace(root, user="alice").project("fresh").runs()) == 1
 
