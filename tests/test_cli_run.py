@@ -43,7 +43,8 @@ def count(data: pd.DataFrame, fail: bool = False) -> dict:
 
 
 def node(nid, card_type, **config):
-    return {"id": nid, "type": "cardNode", "position": {"x": 0, "y": 0}, "data": {"card_type": card_type, "config": config}}
+    data = {"card_type": card_type, "config": config}
+    return {"id": nid, "type": "cardNode", "position": {"x": 0, "y": 0}, "data": data}
 
 
 def edge(source, target, out="output", inp="data"):
@@ -157,7 +158,7 @@ class TestModuleAndOutputs:
 class TestParam:
     def test_overrides_apply_to_this_run_only(self, work):
         project = tr.Workspace(work / "root", user="alice").project("demo")
-        project.save_pipeline(tr.Pipeline.from_dict(GRAPH, project=project))  # unknown types load; the run registers them
+        project.save_pipeline(tr.Pipeline.from_dict(GRAPH, project=project))  # unknown types load; --module adds them
         saved = (work / "root/alice/workspace/demo/_pipeline.json").read_bytes()
         proc = tensorrag(work, "run", "--project", "demo", "--module", "my_cards", "--json",
                          "--param", "make.n=2", "--param", "make.scale=10", "--param", "score.bias=0.5")

@@ -110,6 +110,7 @@ def import_card_modules(names: list[str]) -> list[type[BaseCard]]:
             raise ArgumentError(f"--module {name}: importing it raised {type(exc).__name__}: {exc}.") from None
         cards = []
         for value in vars(module).values():
+            cls: type[BaseCard]
             if isinstance(value, CardFunction):
                 cls = value.card_class
             elif isinstance(value, type) and issubclass(value, BaseCard):
