@@ -16,12 +16,16 @@ so ``GraphSpec.from_dict(doc).to_dict() == doc`` for every document in the curre
 Task / result (design.md §4) — self-contained, JSON-like payloads (bytes, str, numbers, lists,
 dicts) shared by every executor and the one worker entry function::
 
-    task   = {"v": 1, "run_id", "node_id", "card": {"card_type", "source"?, "module"?},
+    task   = {"v": 1, "run_id", "node_id", "card": {"card_type", "source"?, "path"?, "module"?},
               "config", "inputs": {port: {"type", "uri"} | {"type", "data"}},
               "storage": {"url", "options"}?, "key", "pipeline_id", "resources"}
     result = {"v": 1, "outputs": {port: {"type", "uri" | "data", "ext", "sha256"}},
               "extras": {...same...}, "preview", "logs", "logs_truncated", "error": {"type",
               "message", "traceback"}?, "timings"}
+
+``card.source`` is a card file's text, run by the worker; ``card.path`` (with ``source`` only) is
+the filename it runs under (``cards/data/my_card.py``), so its tracebacks show that path and its
+lines. ``card.module`` is an importable ``module:qualname``.
 
 ``logs`` holds at most ``TENSORRAG_MAX_LOG_CHARS`` characters; ``logs_truncated`` says some were cut.
 """
@@ -365,6 +369,9 @@ class Task:
         card = payload.get("card")
         if not isinstance(card, dict) or not isinstance(card.get("card_type"), str):
             raise SpecError("Task payload field 'card' must be {'card_type': str, ...}.")
+        for name in ("source", "path", "module"):
+            if not isinstance(card.get(name, ""), str):
+                raise SpecError(f"Task payload field 'card.{name}' must be a string; got {_kind(card[name])}.")
         inputs = payload.get("inputs", {})
         for name in ("inputs", "config", "resources"):
             if not isinstance(payload.get(name, {}), dict):

@@ -234,7 +234,7 @@ def _make(
         "_input_names": tuple(inputs),
         "__module__": fn.__module__,
         "__qualname__": f"{fn.__qualname__}.card_class",
-        "__doc__": fn.__doc__,
+        "__doc__": fn.__doc__ or "",  # not FunctionCard's docstring, which to_schema() would read as the description
     }
     cls = typing.cast("type[FunctionCard]", type(f"{fn.__name__}_card", (FunctionCard,), attrs))
     cls.check_definition()

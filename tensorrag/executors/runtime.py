@@ -15,6 +15,7 @@ import ast
 import functools
 import importlib
 import inspect
+import linecache
 import sys
 import textwrap
 import time
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from tensorrag._context import TaskContext, current_task
 from tensorrag.cards import BaseCard, card_class_of
 from tensorrag.cards.imports import guard_imports
+from tensorrag.cards.legacy import card_builtins, uses_legacy_imports
 from tensorrag.cards.previews import json_safe
 from tensorrag.config import get_settings
 from tensorrag.errors import CardDefinitionError, CardExecutionError, MissingOutputError
@@ -49,6 +51,9 @@ def card_ref(cls: type[BaseCard]) -> dict[str, Any]:
     source = getattr(cls, "__tensorrag_source__", None)
     if source:
         ref["source"] = source  # the card's own file: what the worker runs (no importable module)
+        path = getattr(cls, "__tensorrag_file__", None)
+        if path:
+            ref["path"] = path  # the filename its tracebacks show
         return ref
     if cls.__module__ != "builtins" and "<locals>" not in qual:
         ref["module"] = f"{cls.__module__}:{qual}"
@@ -144,12 +149,15 @@ def notebook_source(cls: type[BaseCard]) -> str | None:
 def resolve_card(ref: dict[str, Any]) -> type[BaseCard]:
     """The card class a task names (``source`` > ``module`` > global registry by type).
 
+    Source runs compiled under ``ref["path"]`` (when given) and with its text in :mod:`linecache`,
+    so its tracebacks show the card file's path and lines.
+
     Raises:
         CardDefinitionError: the reference cannot be resolved.
     """
     card_type = ref.get("card_type", "?")
     if ref.get("source"):
-        return _card_from_source(card_type, ref["source"])
+        return _card_from_source(card_type, ref["source"], ref.get("path"))
     if ref.get("module"):
         module_name, _, qual = str(ref["module"]).partition(":")
         try:
@@ -166,11 +174,16 @@ def resolve_card(ref: dict[str, Any]) -> type[BaseCard]:
     return card_class_of(card_registry.get(card_type))
 
 
-def _card_from_source(card_type: str, source: str) -> type[BaseCard]:
+def _card_from_source(card_type: str, source: str, path: str | None = None) -> type[BaseCard]:
     # Custom card source runs only here, in the worker, in a module namespace of its own.
     module = types.ModuleType(f"tensorrag_custom_card_{card_type}")
     module.__dict__["BaseCard"] = BaseCard
-    exec(compile(source, f"<card {card_type}>", "exec"), module.__dict__)
+    if uses_legacy_imports(source):  # `from cards.base import BaseCard`, as the original's card files say
+        module.__dict__["__builtins__"] = card_builtins()
+    filename = path or f"<card {card_type}>"
+    # tracebacks read source lines through linecache: give it the card's text under the card's path
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    exec(compile(source, filename, "exec"), module.__dict__)
     found: list[type[BaseCard]] = []
     for value in module.__dict__.values():
         v = getattr(value, "card_class", value)  # an @card function stands for its class

@@ -52,11 +52,14 @@ class ProjectCard(BaseCard):
     Attributes:
         __tensorrag_source__: the card file's source.
         __tensorrag_path__: the file's path under ``cards/``.
+        __tensorrag_file__: the file's path in the project (``cards/...``): the filename its code
+            runs under, shown in its tracebacks.
         __tensorrag_project__: the project's name.
     """
 
     __tensorrag_source__: ClassVar[str] = ""
     __tensorrag_path__: ClassVar[str] = ""
+    __tensorrag_file__: ClassVar[str] = ""
     __tensorrag_project__: ClassVar[str] = ""
 
     def execute(self, config: dict[str, Any], inputs: dict[str, str], storage: Any) -> dict[str, str]:
@@ -87,9 +90,9 @@ class ProjectCard(BaseCard):
         with _REAL_LOCK:
             real = cls.__dict__.get("_tr_real")
             if real is None:
-                from tensorrag.executors.runtime import resolve_card
+                from tensorrag.executors.runtime import card_ref, resolve_card
 
-                real = resolve_card({"card_type": cls.card_type, "source": cls.__tensorrag_source__})
+                real = resolve_card(card_ref(cls))
                 if real.inputs() != cls.inputs() or real.outputs() != cls.outputs():
                     raise CardDefinitionError(
                         f"Card {cls.card_type!r} ({cls.__tensorrag_path__}) changes its ports when it runs: "
@@ -137,6 +140,7 @@ def _build_class(source: str, result: ValidationResult, path: str, project: str)
         "__doc__": doc or schema["description"],
         "__tensorrag_source__": source,
         "__tensorrag_path__": path,
+        "__tensorrag_file__": f"{CARDS}/{path}",
         "__tensorrag_project__": project,
     }
     cls = cast("type[ProjectCard]", type(result.class_name, (ProjectCard,), namespace))

@@ -41,7 +41,19 @@ Checks, in the original's words where it had them:
 * ``resources``, when given, is a dict literal with a positive ``timeout``;
 * an attribute or method defined twice in the class body is a warning (the last one wins).
 
-Not checked (as in the original): inheritance through an intermediate class, imports, and
+A file may instead hold one top-level ``@card`` / ``@tr.card`` function (not both a class and a
+function): its card type, ports, config schema (JSON Schema, as pydantic writes it), outputs
+and resources are derived from the decorator's literal arguments and the signature exactly as
+:func:`tensorrag.cards.decorator.card` derives them at run time (``_function``,
+``_annotations``). A default that is not a literal, a config annotation with no JSON Schema
+(``Annotated[...]``, a pydantic model) and ``cache_token=`` are errors naming their line.
+
+``from cards.base import BaseCard`` (the original's import, also ``import cards.base`` and
+``from cards.base import *``) is a *warning* suggesting ``from tensorrag import BaseCard``: the
+worker provides ``cards.base`` (:mod:`tensorrag.cards.legacy`), so the file runs unchanged.
+Importing any other name from ``cards.base`` is an error (``_imports``).
+
+Not checked (as in the original): inheritance through an intermediate class, other imports, and
 whether the ``card_type`` is already taken.
 
 A card file larger than ``TENSORRAG_MAX_CARD_BYTES`` (1 MiB) is refused with
@@ -50,8 +62,9 @@ is the one place that turns a file's bytes into its text. The result carries wha
 already read (``literals``: ``resources`` and the class docstring; ``lines``: where each class
 attribute is bound), so callers never parse the file again.
 
-The package: ``_result`` (the result types), ``_body`` (the class-body checker), ``_schema``
-(the config-schema checker) and ``_common`` (literal and wording helpers both share).
+The package: ``_result`` (the result types), ``_body`` (the class-body checker), ``_function``
+and ``_annotations`` (the ``@card`` function checker), ``_imports`` (``cards.base`` imports),
+``_schema`` (the config-schema checker) and ``_common`` (literal and wording helpers they share).
 """
 
 from __future__ import annotations
@@ -61,6 +74,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tensorrag.cards.validate._body import REQUIRED_ATTRIBUTES, REQUIRED_METHODS, CardChecker
+from tensorrag.cards.validate._function import FunctionChecker, card_functions
+from tensorrag.cards.validate._imports import legacy_import_issues
 from tensorrag.cards.validate._result import Severity, ValidationIssue, ValidationResult, failed
 from tensorrag.config import get_settings
 from tensorrag.errors import CardFileTooLargeError
@@ -152,11 +167,25 @@ def validate_card_source(source: str, filename: str = "<card>") -> ValidationRes
         (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and any(_is_basecard(b) for b in n.bases)),
         key=lambda n: n.lineno,
     )
-    if not classes:
+    functions = card_functions(tree)
+    if not classes and not functions:
         return failed(filename, None, "No class extending BaseCard found")
     if len(classes) > 1:
         return failed(filename, classes[1].lineno, "Multiple BaseCard subclasses found; only one per file is allowed")
-    return CardChecker(classes[0], filename).run()
+    if len(functions) > 1:
+        return failed(filename, functions[1].lineno, "Multiple @card functions found; only one per file is allowed")
+    if classes and functions:
+        later = max(classes[0].lineno, functions[0].lineno)
+        return failed(
+            filename,
+            later,
+            f"Both a BaseCard subclass ({classes[0].name}, line {classes[0].lineno}) and an @card function "
+            f"({functions[0].name}, line {functions[0].lineno}) found; only one card per file is allowed",
+        )
+    result = CardChecker(classes[0], filename).run() if classes else FunctionChecker(functions[0], tree, filename).run()
+    for issue in legacy_import_issues(tree):
+        result = result.with_issue(issue)
+    return result
 
 
 def _is_basecard(base: ast.expr) -> bool:
