@@ -319,6 +319,20 @@ class TestTaskWire:
         assert back == task
         assert back.to_wire() == wire
 
+    def test_card_source_and_path_round_trip(self):
+        task = _task()
+        task.card = {"card_type": "scale", "source": "x = 1\n", "path": "cards/data/scale.py"}
+        wire = task.to_wire()
+        assert wire["card"] == {"card_type": "scale", "source": "x = 1\n", "path": "cards/data/scale.py"}
+        back = Task.from_wire(wire)
+        assert back.card == task.card and back.to_wire() == wire
+
+    def test_card_path_must_be_a_string(self):
+        wire = _task().to_wire()
+        wire["card"]["path"] = 3
+        with pytest.raises(SpecError, match=r"'card\.path' must be a string; got int 3"):
+            Task.from_wire(wire)
+
     def test_storage_omitted_when_none(self):
         task = _task()
         task.storage = None
