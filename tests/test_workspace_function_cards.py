@@ -235,3 +235,18 @@ class TestProjectFunctionCards:
         tb = run.error("s")["traceback"]
         assert 'File "cards/data/scale.py", line 15, in scale' in tb
         assert 'raise ValueError("scaling down is not implemented")' in tb
+
+    def test_registering_a_function_card_never_runs_the_file(self, ws: Workspace, tmp_path: Any) -> None:
+        marker = tmp_path / "ran.txt"
+        source = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n" + FRAME
+        proj = ws.create_project("p")
+        assert proj.write_card("frame.py", source).success
+        again = Workspace(proj.workspace.store, user="alice").project("p")
+        p = tr.Pipeline("flow", project=again)
+        p.add("make_frame", id="f", rows=2)
+        p.validate()
+        cls = again.card("make_frame")
+        cls.fingerprint(), cls.json_schema(), cls.to_schema(), card_ref(cls)
+        assert not marker.exists()
+        run = p.run(progress=False)
+        assert run.ok and marker.read_text() == "ran" and run.output("f", "output")["x"].tolist() == [0, 1]
