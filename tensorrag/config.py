@@ -97,6 +97,8 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         storage_options = dict(s3_options)
     else:
         storage_url = env.get("TENSORRAG_STORAGE") or env.get("STORAGE_DIR") or "./.tensorrag"
+        if storage_url.startswith(("s3://", "s3a://")):  # as open_store("s3://...") does: S3_* apply to any s3 root
+            storage_options = dict(s3_options)
     progress = env.get("TENSORRAG_PROGRESS", "auto").strip().lower() or "auto"
     if progress not in {"auto", "on", "off"}:
         raise ConfigError(f"TENSORRAG_PROGRESS must be one of auto, on, off; got {progress!r}.")

@@ -96,6 +96,22 @@ class TestPrecedence:
         assert s.storage_url == "s3://other/prefix"
         assert s.storage_options == {"key": "k"}
 
+    def test_s3_tensorrag_storage_without_s3_enabled_takes_s3_options(self):
+        env = {"TENSORRAG_STORAGE": "s3://b/prefix", "S3_ENDPOINT": "http://minio:9000", "S3_ACCESS_KEY": "k"}
+        s = get_settings(environ=env)
+        assert s.storage_url == "s3://b/prefix"
+        assert s.storage_options == {"client_kwargs": {"endpoint_url": "http://minio:9000"}, "key": "k"}
+
+    def test_configured_s3_root_opens_with_the_options_of_the_same_url(self, monkeypatch):
+        from tensorrag.storage import open_store
+
+        for name, value in {"TENSORRAG_STORAGE": "s3://b/prefix", "S3_ENDPOINT": "http://127.0.0.1:9",
+                            "S3_ACCESS_KEY": "k", "S3_SECRET_KEY": "s"}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("S3_ENABLED", raising=False)
+        assert open_store().options == open_store("s3://b/prefix").options
+        assert open_store().options["key"] == "k"
+
     def test_tensorrag_user_beats_default_user_id(self):
         assert get_settings(environ={"TENSORRAG_USER": "bob", "DEFAULT_USER_ID": "alice"}).user == "bob"
 
