@@ -5,7 +5,7 @@ Under a project root (``{root}/{user}/workspace/{project}``, see :class:`~tensor
     _pipeline.json                     saved graph
     _history/{stamp}-{hex}.json        every saved version
     runs/{run_id}.json                 run manifests
-    artifacts/{key}/{name}.{ext}       immutable outputs
+    artifacts/{key}-{attempt}/{name}.{ext}  immutable outputs (one folder per execution)
     artifacts/{key}/_meta.json         cache entry (written last)
     artifacts/{key}/_preview.json      node preview
 
