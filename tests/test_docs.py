@@ -38,6 +38,16 @@ def test_every_page_is_checked() -> None:
     assert all(python_blocks(p) for p in FILES if p.name != "benchmarks.md")
 
 
+def test_every_page_is_in_the_site_nav() -> None:
+    """A page missing from mkdocs.yml's ``nav`` builds but cannot be reached from the site's menu."""
+    nav = re.findall(r"^\s+- [^:\n]+:\s*(\S+\.md)\s*$", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.MULTILINE)
+    pages = sorted(p.name for p in (ROOT / "docs").glob("*.md"))
+    assert sorted(nav) == pages, (
+        f"docs/ pages not in mkdocs.yml nav: {sorted(set(pages) - set(nav))}; "
+        f"nav entries without a page: {sorted(set(nav) - set(pages))}"
+    )
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _import_ml_libraries() -> None:
     """Import scikit-learn in this thread before any example runs.
