@@ -14,7 +14,7 @@
     tensorrag runs PROJECT [--limit N]      # a project's runs, newest first
     tensorrag demo
 
-Every command takes ``--json`` (machine-readable results on stdout). Progress and diagnostics go
+Every command but ``demo`` and ``modal deploy`` takes ``--json`` (machine-readable results on stdout). Progress and diagnostics go
 to stderr, results to stdout (``run`` prints the node table, then the outputs of the last nodes:
 JSON values such as metrics in full, dataframes as rows x cols). Exit codes: 0 success, 1 a run
 failed (the failing nodes and their errors are named on stderr) or a card file is invalid, 2 bad
