@@ -14,14 +14,14 @@
     tensorrag runs PROJECT [--limit N]      # a project's runs, newest first
     tensorrag demo
 
-Every command but ``demo`` and ``modal deploy`` takes ``--json`` (machine-readable results on stdout). Progress and diagnostics go
-to stderr, results to stdout (``run`` prints the node table, then the outputs of the last nodes:
-JSON values such as metrics in full, dataframes as rows x cols). Exit codes: 0 success, 1 a run
-failed (the failing nodes and their errors are named on stderr) or a card file is invalid, 2 bad
-input (unknown project, node or module, a config override that does not fit, unsafe name,
-missing file, malformed pipeline). ``--storage`` and ``--user`` default to the configured ones
-(``TENSORRAG_STORAGE`` / ``S3_*``, ``TENSORRAG_USER``); an ``s3://`` ``--storage`` gets the
-endpoint and keys of the ``S3_*`` variables.
+Every command but ``demo`` and ``modal deploy`` takes ``--json`` (machine-readable results on
+stdout). Progress and diagnostics go to stderr, results to stdout (``run`` prints the node table,
+then the outputs of the last nodes: JSON values such as metrics in full, dataframes as rows x cols).
+Exit codes: 0 success, 1 a run failed (the failing nodes and their errors are named on stderr) or a
+card file is invalid, 2 bad input (unknown project, node or module, a config override that does not
+fit, unsafe name, missing file, malformed pipeline). ``--storage`` and ``--user`` default to the
+configured ones (``TENSORRAG_STORAGE`` / ``S3_*``, ``TENSORRAG_USER``); an ``s3://`` ``--storage``
+gets the endpoint and keys of the ``S3_*`` variables.
 """
 
 from __future__ import annotations
