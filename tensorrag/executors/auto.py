@@ -7,7 +7,7 @@ cards that declare ``execution_mode = "modal"`` (or carry a ``resources["gpu"]``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tensorrag.executors.base import EventSink, Executor
 from tensorrag.executors.local import LocalExecutor
@@ -19,7 +19,13 @@ if TYPE_CHECKING:
     from tensorrag.spec import Task, TaskResult
     from tensorrag.storage import ArtifactStore
 
-__all__ = ["AutoExecutor"]
+__all__ = ["AutoExecutor", "remote_bound"]
+
+
+def remote_bound(cls: Any, card_type: str, resources: dict[str, Any] | None) -> bool:
+    """Whether ``auto`` sends a card to the remote executor: modal mode, a GPU request or an ``llm_*`` type."""
+    mode = getattr(cls, "execution_mode", "local")
+    return mode == "modal" or bool((resources or {}).get("gpu")) or card_type.startswith("llm_")
 
 
 class AutoExecutor(Executor):
@@ -45,10 +51,8 @@ class AutoExecutor(Executor):
 
     def pick(self, task: Task) -> Executor:
         """The executor for ``task``: remote for modal-mode cards, GPU requests and ``llm_*`` types."""
-        cls = task.card_class
-        mode = getattr(cls, "execution_mode", "local")
-        wants_gpu = bool((task.resources or {}).get("gpu")) or str(task.card.get("card_type", "")).startswith("llm_")
-        return self.remote if mode == "modal" or wants_gpu else self.local
+        card_type = str(task.card.get("card_type", ""))
+        return self.remote if remote_bound(task.card_class, card_type, task.resources) else self.local
 
     def uri_mode(self, task: Task, store: ArtifactStore) -> bool:
         """As the chosen executor says."""
@@ -60,7 +64,8 @@ class AutoExecutor(Executor):
 
     def preflight(self, cards: list[type[BaseCard]]) -> None:
         """Check the remote-bound cards with the remote executor."""
-        remote = [c for c in cards if getattr(c, "execution_mode", "local") == "modal"]
+        # Node-level resources are not known here; ModalExecutor checks again before its first call.
+        remote = [c for c in cards if remote_bound(c, c.card_type, c.resources)]
         self.local.preflight([c for c in cards if c not in remote])
         if remote:
             self.remote.preflight(remote)

@@ -143,6 +143,7 @@ class ModalExecutor(Executor):
         self._handles: dict[Future[TaskResult], CallHandle] = {}
         self._cancelled: set[Future[TaskResult]] = set()
         self._checked = False
+        self._check_lock = threading.Lock()
 
     # ------------------------------------------------------------------ routing
 
@@ -185,9 +186,14 @@ class ModalExecutor(Executor):
                 "app (tensorrag modal deploy --module YOUR_MODULE) and pass ModalExecutor(modules=...), or keep them "
                 "local with executor='auto' and execution_mode='local'."
             )
-        if not self._checked:
-            self.transport.check(self.app_name)
-            self._checked = True
+        self._check()
+
+    def _check(self) -> None:
+        # Once per executor, before the first call, however the task got here (e.g. "auto" routing a GPU node).
+        with self._check_lock:
+            if not self._checked:
+                self.transport.check(self.app_name)
+                self._checked = True
 
     def submit(self, task: Task, events: EventSink | None = None) -> Future[TaskResult]:
         """Spawn the remote call and poll it on a background thread."""
@@ -235,6 +241,7 @@ class ModalExecutor(Executor):
     # ------------------------------------------------------------------ one call
 
     def _call(self, fut: Future[TaskResult], node_id: str, route: Route, payload: dict[str, Any]) -> TaskResult:
+        self._check()  # a missing token or app fails the node with the fix, not Modal's raw error
         deadline = time.monotonic() + route.timeout + _GRACE_S
         delay = self.backoff
         for attempt in range(self.retries + 1):

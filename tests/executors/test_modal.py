@@ -266,3 +266,21 @@ def test_uri_mode_moves_no_artifact_bytes_through_the_orchestrator(s3_server, aw
         assert run.outputs("make")["output"]["uri"].startswith("s3://")
     finally:
         t.close()
+
+
+def test_auto_without_credentials_gpu_nodes_fail_with_the_fix(tmp_path):
+    # An llm_* card is known to go remote before the run: nothing runs.
+    p = tr.Pipeline("auto-llm")
+    p.add("data_load", id="load")
+    p.add(C.llm_fake_load, id="llm")
+    with pytest.raises(ExecutorError, match=r"credentials are missing.*modal token new"):
+        p.run(executor=AutoExecutor(remote=ModalExecutor(modules=["tests"])), storage=tmp_path)
+    assert not (tmp_path / "default" / "workspace" / "auto-llm" / "artifacts").exists()
+    # A GPU asked for by one node is routed there at run time: that node fails with the same typed fix.
+    q = tr.Pipeline("auto-gpu")
+    q.add("data_load", id="load")
+    q.add(C.t_source, id="gpu", resources={"gpu": "T4"})
+    run = q.run(executor=AutoExecutor(remote=ModalExecutor(modules=["tests"])), storage=tmp_path)
+    assert run.status == {"load": "completed", "gpu": "failed"}
+    assert run.error("gpu")["type"] == "ExecutorError"
+    assert "modal token new" in run.error("gpu")["message"]
