@@ -191,6 +191,12 @@ def test_make_demo_in_a_terminal(term_env: dict[str, str]) -> None:
                             r"Pipeline file: .*|Run manifest: .*|Everything .*|)", line), f"garbled line {line!r}"
     metrics = lines.index("Metrics (test set):")
     assert metrics > lines.index(statuses[-1])
+    # Each card's own line appears (prefixed by its node id) before that node's status line.
+    for node in ("load", "split", "define", "train", "evaluate", "inference"):
+        said = [i for i, line in enumerate(lines) if line.startswith(f"[{node}] ")]
+        done = [i for i, line in enumerate(lines) if re.fullmatch(rf"  {node} +completed", line)]
+        assert len(said) == 1 and done and said[0] < done[0] < metrics, (node, lines)
+    assert any(re.fullmatch(r"\[split\] split 442 rows: 353 train, 89 test \(seed 42\)", line) for line in lines)
     assert {m.split()[0] for m in lines[metrics + 1 : metrics + 5]} == {"MSE", "RMSE", "MAE", "R2"}
 
 

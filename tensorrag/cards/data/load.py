@@ -137,6 +137,8 @@ class DataLoadCard(BaseCard):
             df = _read_csv(config.get(field), field, source, config)
         else:
             raise _error(config, "source", f"source must be one of 'csv', 'url', 'sample'; got {source!r}.")
+        where = config.get("sample_name") or "diabetes" if source == "sample" else config.get(field)
+        print(f"loaded {len(df)} rows x {df.shape[1]} columns from {source} {where}")
         ref = storage.save_dataframe(config.get("_pipeline_id", "_p"), config.get("_node_id", "_n"), "dataset", df)
         return {"dataset": ref}
 

@@ -196,6 +196,7 @@ class DataSplitCard(BaseCard):
             raise _error(
                 config, field, f"cannot split {n} rows into {n - n_test} train / {n_test} test: {exc}"
             ) from exc
+        print(f"split {n} rows: {len(train)} train, {len(test)} test" + (f" (seed {seed})" if shuffle else ""))
         train = train.reset_index(drop=True)
         test = test.reset_index(drop=True)
         pid, nid = config.get("_pipeline_id", "_p"), config.get("_node_id", "_n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import json
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.cards.base import BaseCard
@@ -268,6 +269,8 @@ class ModelDefineCard(BaseCard):
         except ValueError as exc:
             raise card_error(self.card_type, config, "hyperparameters", str(exc)) from exc
         spec = {"model_type": model_type, "task": task, "hyperparameters": dict(hyperparameters)}
+        kind = "" if task == "auto" else f" ({task})"
+        print(f"model: {model_type}{kind}, hyperparameters {json.dumps(spec['hyperparameters'], sort_keys=True)}")
         ref = storage.save_json(config.get("_pipeline_id", "_p"), config.get("_node_id", "_n"), "model_spec", spec)
         return {"model_spec": ref}
 

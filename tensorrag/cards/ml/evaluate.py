@@ -214,6 +214,7 @@ class EvaluateCard(BaseCard):
             extra = [v for v in dict.fromkeys(np.asarray(y).tolist()) if v not in known]
             labels = known + extra
         png = render_chart(y, pred, classification, labels)
+        print(f"scored {len(y)} rows: " + ", ".join(f"{k} {v:.4g}" for k, v in report.items()))
 
         pid, nid = config.get("_pipeline_id", "_p"), config.get("_node_id", "_n")
         report_ref = storage.save_json(pid, nid, "eval_report", json_safe(report))

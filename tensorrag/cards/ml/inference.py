@@ -113,6 +113,7 @@ class InferenceCard(BaseCard):
         out = x.copy() if config.get("include_features", True) else pd.DataFrame(index=x.index)
         out[name] = list(pred) if getattr(pred, "ndim", 1) > 1 else pred
         out = out.reset_index(drop=True)
+        print(f"predicted {len(out)} rows into column {name!r}")
         ref = storage.save_dataframe(config.get("_pipeline_id", "_p"), config.get("_node_id", "_n"), "predictions", out)
         return {"predictions": ref}
 

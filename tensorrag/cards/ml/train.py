@@ -262,6 +262,8 @@ class TrainCard(BaseCard):
         }
         if task == "classification" and hasattr(model, "classes_"):
             meta["classes"] = json_safe(model.classes_)
+        score = ", ".join(f"{k[6:]} {metrics[k]:.4g}" for k in ("train_r2", "train_accuracy") if k in metrics)
+        print(f"fitted {model_type} on {len(x)} rows x {len(features)} features (train {score})")
         pid, nid = config.get("_pipeline_id", "_p"), config.get("_node_id", "_n")
         model_ref = storage.save_model(pid, nid, "trained_model", model)
         metrics_ref = storage.save_json(pid, nid, "train_metrics", json_safe(metrics))
