@@ -188,7 +188,8 @@ class _RunRecord:
 
     def _write(self) -> None:
         self._state.heartbeat_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        self._store.write_run(self._state.run_id, self._state.to_manifest(self._graph))
+        # Node states only while running; the final write (close) adds the events.
+        self._store.write_run(self._state.run_id, self._state.to_manifest(self._graph, events=False))
 
     def _heartbeat(self) -> None:
         while True:

@@ -129,8 +129,12 @@ class RunState:
     owner: dict[str, Any] | None = None  # who runs it: see tensorrag.executors.liveness
     heartbeat_at: str | None = None
 
-    def to_manifest(self, graph: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The run manifest (status, node states, artifact refs, events, and the graph)."""
+    def to_manifest(self, graph: dict[str, Any] | None = None, *, events: bool = True) -> dict[str, Any]:
+        """The run manifest (status, node states, artifact refs, events, and the graph).
+
+        ``events=False`` leaves the event list empty: the manifests rewritten while a run goes on
+        carry node states only, so a big run does not re-encode every event each second.
+        """
         return {
             "run_id": self.run_id,
             "pipeline": self.pipeline,
@@ -141,7 +145,7 @@ class RunState:
             "owner": self.owner,
             "heartbeat_at": self.heartbeat_at,
             "nodes": {nid: rec.to_dict() for nid, rec in self.nodes.items()},
-            "events": list(self.events),
+            "events": list(self.events) if events else [],
             "graph": graph,
         }
 
