@@ -114,7 +114,7 @@ class _NotJson(ValueError):
     pass
 
 
-_BIG_FLOAT = re.compile(r"[eE]|\d{300}")
+_BIG_FLOAT = re.compile(r"\d[eE][+-]?\d|\d{300}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
