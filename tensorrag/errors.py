@@ -30,6 +30,7 @@ error derives from it too (``except KeyError`` still catches an unknown card typ
     │   └── StorageFullError         no space left / quota / file-size limit       (OSError)
     ├── ExecutorError                an executor could not run a task
     │   ├── TaskTimeoutError         a task ran past its deadline                  (TimeoutError)
+    │   ├── TaskCancelledError       the run was cancelled while the task ran
     │   └── RemoteCardError          a card raised in another process/machine
     └── RunError                     asking a run for something it does not have
         └── NodeFailedError          asking for the output of a node that failed
@@ -67,6 +68,7 @@ __all__ = [
     "StorageFullError",
     "StoragePermissionError",
     "StorageUnavailableError",
+    "TaskCancelledError",
     "TaskTimeoutError",
     "TensorragError",
     "UnknownCardTypeError",
@@ -281,6 +283,10 @@ class ExecutorError(TensorragError):
 
 class TaskTimeoutError(ExecutorError, TimeoutError):
     """A task ran past its deadline (``resources={"timeout": seconds}``)."""
+
+
+class TaskCancelledError(ExecutorError):
+    """The run was cancelled (``run.cancel()``) while the task ran; its attempt never commits."""
 
 
 class RemoteCardError(ExecutorError):

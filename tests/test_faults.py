@@ -71,7 +71,7 @@ def _pipeline(name: str, fault: str) -> tr.Pipeline:
     [
         ("raise", "ValueError", "failed"),
         ("timeout", "TaskTimeoutError", "failed"),
-        ("cancel", "Cancelled", "cancelled"),
+        ("cancel", "TaskCancelledError", "cancelled"),
         ("crash", "WorkerCrashedError", "failed"),
     ],
 )

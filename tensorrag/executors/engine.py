@@ -52,7 +52,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.config import get_settings
-from tensorrag.errors import ArgumentError, PipelineValidationError, TaskTimeoutError
+from tensorrag.errors import ArgumentError, PipelineValidationError, TaskCancelledError, TaskTimeoutError
 from tensorrag.executors import capture
 from tensorrag.executors.caching import cache_key, card_token, refresh_cards, verified_entry
 from tensorrag.executors.runtime import card_ref, commit_entry
@@ -363,7 +363,8 @@ class Engine:
                         self.executor.cancel(inflight.pop(rid)[0])
                         self._abandon(rid)
                         self._unpark(rid, ready)
-                        self._fail(rid, {"type": "Cancelled", "message": "the run was cancelled", "traceback": ""})
+                        why = TaskCancelledError(f"node {rid!r} was running when the run was cancelled")
+                        self._fail(rid, {"type": type(why).__name__, "message": str(why), "traceback": ""})
                     continue
                 if kind == "timeout":
                     fut, _ = inflight.pop(nid)
