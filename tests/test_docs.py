@@ -8,7 +8,6 @@ set to ``tmp_path``, so no example writes into the repository. A block whose fir
 
 from __future__ import annotations
 
-import importlib
 import linecache
 import os
 import re
@@ -46,19 +45,6 @@ def test_every_page_is_in_the_site_nav() -> None:
         f"docs/ pages not in mkdocs.yml nav: {sorted(set(pages) - set(nav))}; "
         f"nav entries without a page: {sorted(set(nav) - set(pages))}"
     )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _import_ml_libraries() -> None:
-    """Import scikit-learn in this thread before any example runs.
-
-    Two cards importing scikit-learn for the first time in two threads at once can fail with
-    "partially initialized module 'sklearn.base'" (a known bug, reported; not what these
-    examples test).
-    """
-    for name in ("sklearn.base", "sklearn.datasets", "sklearn.model_selection", "sklearn.linear_model",
-                 "sklearn.ensemble", "sklearn.metrics"):
-        importlib.import_module(name)
 
 
 @pytest.fixture
