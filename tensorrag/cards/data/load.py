@@ -8,7 +8,6 @@ from typing import Any
 import pandas as pd
 
 from tensorrag.cards.base import BaseCard
-from tensorrag.cards.imports import heavy_imports
 from tensorrag.cards.previews import table_preview
 from tensorrag.cards.tokens import file_token
 from tensorrag.errors import CardConfigError
@@ -42,8 +41,7 @@ def load_sample(name: str) -> pd.DataFrame:
     Raises:
         CardConfigError: unknown name, or the download of ``california_housing`` failed.
     """
-    with heavy_imports():
-        from sklearn import datasets  # heavy; only when a sample is asked for
+    from sklearn import datasets  # heavy; only when a sample is asked for
 
     loaders = {
         "diabetes": datasets.load_diabetes,

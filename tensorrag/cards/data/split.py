@@ -7,7 +7,6 @@ import math
 from typing import Any
 
 from tensorrag.cards.base import BaseCard
-from tensorrag.cards.imports import heavy_imports
 from tensorrag.cards.previews import split_preview
 from tensorrag.errors import CardConfigError
 
@@ -140,8 +139,7 @@ class DataSplitCard(BaseCard):
         Returns:
             ``{"train_dataset": ref, "test_dataset": ref}``.
         """
-        with heavy_imports():
-            from sklearn.model_selection import train_test_split
+        from sklearn.model_selection import train_test_split
 
         df = storage.load_dataframe(inputs["dataset"])
         try:

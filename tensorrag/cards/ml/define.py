@@ -13,7 +13,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.cards.base import BaseCard
-from tensorrag.cards.imports import heavy_imports
 from tensorrag.cards.previews import model_summary_preview
 from tensorrag.errors import CardConfigError
 
@@ -132,8 +131,7 @@ def estimator_class(model_type: str, task: str) -> type:
     task = resolve_task(model_type, task)
     module, name = MODEL_TYPES[model_type][task]
     try:
-        with heavy_imports():
-            return getattr(importlib.import_module(module), name)
+        return getattr(importlib.import_module(module), name)
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(f"model_type {model_type!r} needs scikit-learn: pip install 'tensorrag[ml]' ({exc})") from exc
 

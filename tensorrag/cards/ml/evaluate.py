@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from tensorrag.cards.base import BaseCard
-from tensorrag.cards.imports import heavy_imports
 from tensorrag.cards.ml.define import card_error
 from tensorrag.cards.ml.train import check_feature_frame, check_target, is_classifier_model, model_feature_names
 from tensorrag.cards.previews import json_safe
@@ -23,8 +22,7 @@ METRICS = REGRESSION_METRICS + CLASSIFICATION_METRICS
 
 
 def _compute(name: str, y: Any, pred: Any) -> float:
-    with heavy_imports():
-        from sklearn import metrics as m
+    from sklearn import metrics as m
 
     if name == "mse":
         return float(m.mean_squared_error(y, pred))
@@ -59,16 +57,14 @@ def render_chart(y_true: Any, y_pred: Any, classification: bool, labels: list[An
     Returns:
         The PNG file's bytes.
     """
-    with heavy_imports():
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6, 6), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     if classification:
-        with heavy_imports():
-            from sklearn.metrics import confusion_matrix
+        from sklearn.metrics import confusion_matrix
 
         if labels is None:
             labels = sorted(set(np.asarray(y_true).tolist()) | set(np.asarray(y_pred).tolist()), key=repr)

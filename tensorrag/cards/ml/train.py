@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from tensorrag.cards.base import BaseCard
-from tensorrag.cards.imports import heavy_imports
 from tensorrag.cards.ml.define import MODEL_TYPES, build_estimator, card_error, resolve_task
 from tensorrag.cards.previews import json_safe
 
@@ -122,8 +121,7 @@ def model_feature_names(model: Any) -> list[str] | None:
 def is_classifier_model(model: Any) -> bool:
     """Whether a fitted model is a classifier (scikit-learn's notion; ``classes_`` for others)."""
     try:
-        with heavy_imports():
-            from sklearn.base import is_classifier
+        from sklearn.base import is_classifier
 
         if is_classifier(model):
             return True
@@ -133,8 +131,7 @@ def is_classifier_model(model: Any) -> bool:
 
 
 def _regression_metrics(y: Any, pred: Any, prefix: str) -> dict[str, float]:
-    with heavy_imports():
-        from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
     mse = float(mean_squared_error(y, pred))
     r2 = float(r2_score(y, pred)) if len(y) > 1 else float("nan")
@@ -147,8 +144,7 @@ def _regression_metrics(y: Any, pred: Any, prefix: str) -> dict[str, float]:
 
 
 def _classification_metrics(y: Any, pred: Any, prefix: str) -> dict[str, float]:
-    with heavy_imports():
-        from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.metrics import accuracy_score, f1_score
 
     return {
         f"{prefix}accuracy": float(accuracy_score(y, pred)),
@@ -285,8 +281,7 @@ class TrainCard(BaseCard):
                     "'classification' in Model Define.",
                 )
             return y
-        with heavy_imports():
-            from sklearn.utils.multiclass import type_of_target
+        from sklearn.utils.multiclass import type_of_target
 
         kind = type_of_target(y)
         n_classes = int(y.nunique())
