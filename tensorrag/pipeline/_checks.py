@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from tensorrag.cards.resources import resource_problems
 from tensorrag.errors import CardConfigError, UnknownCardTypeError, WiringError
-from tensorrag.pipeline._graph import find_cycle, reaches
+from tensorrag.pipeline._graph import find_cycle
 from tensorrag.spec import NODE_ID_PATTERN, port_compatible, safe_repr
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
 
+    from tensorrag.pipeline._index import EdgeIndex
     from tensorrag.pipeline._pipeline import Node, Pipeline
-    from tensorrag.spec import EdgeSpec
 
 __all__ = [
     "check_node_id",
@@ -116,8 +116,8 @@ def port_problem(src: Node, out: str, dst: Node, inp: str) -> str | None:
     return None
 
 
-def edge_problem(edges: Iterable[EdgeSpec], src: Node, out: str, dst: Node, inp: str) -> str | None:
-    """Why the new edge ``src.out -> dst.inp`` cannot join ``edges``, or None."""
+def edge_problem(edges: EdgeIndex, src: Node, out: str, dst: Node, inp: str) -> str | None:
+    """Why the new edge ``src.out -> dst.inp`` cannot join ``edges``, or None (looks only near its ends)."""
     if src.card is None or dst.card is None:
         bad = src if src.card is None else dst
         return f"Node {bad.id!r} has unknown card type {bad.card_type!r}; fix it before connecting."
@@ -126,25 +126,24 @@ def edge_problem(edges: Iterable[EdgeSpec], src: Node, out: str, dst: Node, inp:
     problem = port_problem(src, out, dst, inp)
     if problem:
         return problem
-    edges = list(edges)
-    for edge in edges:
-        if edge.target == dst.id and edge.target_input == inp:
+    for edge in edges.into.get(dst.id, ()):
+        if edge.target_input == inp:
             return (
                 f"Input {dst.id}.{inp} is already fed by {edge.source}.{edge.source_output}; "
                 "disconnect that edge first."
             )
-    if reaches(edges, dst.id, src.id):
+    if edges.reaches(dst.id, src.id):
         return f"Connecting {src.id} -> {dst.id} would create a cycle."
     return None
 
 
-def pick_ports(edges: Iterable[EdgeSpec], src: Node, dst: Node, out: str | None, inp: str | None) -> tuple[str, str]:
+def pick_ports(edges: EdgeIndex, src: Node, dst: Node, out: str | None, inp: str | None) -> tuple[str, str]:
     """The one compatible free (output, input) pair for ``connect(src, dst)`` with ports left out.
 
     Raises:
         WiringError: no pair, or several (the message lists the ports to choose from).
     """
-    taken = {e.target_input for e in edges if e.target == dst.id}
+    taken = {e.target_input for e in edges.into.get(dst.id, ())}
     pairs = [
         (o, i)
         for o, ot in src.outputs.items()

@@ -30,6 +30,7 @@ from tensorrag.errors import (
     check_keywords,
 )
 from tensorrag.pipeline import _checks, _document, _graph
+from tensorrag.pipeline._index import EdgeIndex
 from tensorrag.pipeline._node import Node
 from tensorrag.registry import Registry, card_registry
 from tensorrag.spec import EdgeSpec, load_json, safe_repr
@@ -64,13 +65,22 @@ class Pipeline:
         parent = registry or getattr(project, "registry", None) or card_registry
         self.registry: Registry = parent.child() if registry is None else registry
         self._nodes: dict[str, Node] = {}
-        self._edges: list[Edge] = []
+        self._index = EdgeIndex()  # the edges, with each node's incoming / outgoing ones
         self._counter = 0
         self._doc_extra: dict[str, Any] = {}
         self._listeners: list[Listener] = []
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ reading
+
+    @property
+    def _edges(self) -> list[Edge]:
+        # The live list: change it only through self._index (or assign, which re-indexes).
+        return self._index.edges
+
+    @_edges.setter
+    def _edges(self, edges: Iterable[Edge]) -> None:
+        self._index.reset(edges)
 
     @property
     def nodes(self) -> Mapping[str, Node]:
@@ -270,12 +280,12 @@ class Pipeline:
         with self._lock:
             src, dst = self.node(source), self.node(target)
             if source_output is None or target_input is None:
-                source_output, target_input = _checks.pick_ports(self._edges, src, dst, source_output, target_input)
-            problem = _checks.edge_problem(self._edges, src, source_output, dst, target_input)
+                source_output, target_input = _checks.pick_ports(self._index, src, dst, source_output, target_input)
+            problem = _checks.edge_problem(self._index, src, source_output, dst, target_input)
             if problem:
                 raise WiringError(problem)
             edge = Edge(source=src.id, source_output=source_output, target=dst.id, target_input=target_input)
-            self._edges.append(edge)
+            self._index.add(edge)
         self._emit({"op": "connect", "edge": edge.to_dict()})
         return edge
 
@@ -312,7 +322,7 @@ class Pipeline:
                 ends += " ".join(map(safe_repr, (target, target_input)))
                 raise WiringError(f"No such edge: {ends}")
             edge = match[0]
-            self._edges.remove(edge)
+            self._index.remove(edge)
         self._emit({"op": "disconnect", "edge": edge.to_dict()})
         return edge
 
@@ -396,12 +406,12 @@ class Pipeline:
     def upstream(self, node: str | Node) -> list[Edge]:
         """Edges feeding ``node``."""
         nid = self.node(node).id
-        return [e for e in self._edges if e.target == nid]
+        return self._index.feeding(nid)
 
     def downstream(self, node: str | Node) -> list[Edge]:
         """Edges leaving ``node``."""
         nid = self.node(node).id
-        return [e for e in self._edges if e.source == nid]
+        return self._index.leaving(nid)
 
     def ancestors(self, node_ids: Iterable[str]) -> set[str]:
         """Every node some of ``node_ids`` depend on (not including them)."""
