@@ -50,7 +50,7 @@ def problems(pipeline: Pipeline) -> list[dict[str, Any]]:
         if node.card is None:  # one wording for unknown types, here and in add()
             out.append({"node_id": node.id, "message": str(unknown_type(pipeline, node.card_type, known))})
             continue
-        for bad in node._check_config()[1]:
+        for bad in node._config_problems():
             out.append({"node_id": node.id, "field": bad["field"], "message": bad["message"]})
     fed: dict[tuple[str, str], str] = {}
     for edge in edges:
@@ -75,13 +75,13 @@ def problems(pipeline: Pipeline) -> list[dict[str, Any]]:
             )
         fed.setdefault(key, edge.source)
     for node in nodes.values():
-        for port in node.inputs:
+        for port, port_type in node.inputs.items():
             if (node.id, port) not in fed:
                 out.append(
                     {
                         "node_id": node.id,
                         "field": port,
-                        "message": f"Required input {port!r} ({node.inputs[port]}) is not connected.",
+                        "message": f"Required input {port!r} ({port_type}) is not connected.",
                     }
                 )
     cycle = find_cycle(nodes, edges)
@@ -103,15 +103,16 @@ def port_problem(src: Node, out: str, dst: Node, inp: str) -> str | None:
     """What is wrong with the ports of an edge ``src.out -> dst.inp``, or None."""
     if src.card is None or dst.card is None:
         return None  # reported as an unknown card type
-    if out not in src.outputs:
-        return f"Node {src.id!r} ({src.card_type}) has no output {out!r}.{_did_you_mean(out, src.outputs)}"
-    if inp not in dst.inputs:
-        return f"Node {dst.id!r} ({dst.card_type}) has no input {inp!r}.{_did_you_mean(inp, dst.inputs)}"
-    out_t, in_t = src.outputs[out], dst.inputs[inp]
+    outputs, inputs = src.outputs, dst.inputs  # each builds a dict: once per edge
+    if out not in outputs:
+        return f"Node {src.id!r} ({src.card_type}) has no output {out!r}.{_did_you_mean(out, outputs)}"
+    if inp not in inputs:
+        return f"Node {dst.id!r} ({dst.card_type}) has no input {inp!r}.{_did_you_mean(inp, inputs)}"
+    out_t, in_t = outputs[out], inputs[inp]
     if not port_compatible(out_t, in_t):
         return (
             f"Type mismatch: {src.id}.{out} gives {out_t!r} but {dst.id}.{inp} expects {in_t!r}."
-            + ports_of_type(dst.inputs, out_t, f"inputs of {dst.id!r}")
+            + ports_of_type(inputs, out_t, f"inputs of {dst.id!r}")
         )
     return None
 

@@ -99,12 +99,21 @@ class Node:
     def _check_config(self) -> tuple[dict[str, Any], list[dict[str, str]]]:
         if self.card is None:
             return dict(self._config), []
+        filled, problems = self._validated()
+        return json_copy(filled), list(problems)
+
+    def _config_problems(self) -> list[dict[str, str]]:
+        # What add/configure/validate need, without copying the filled config each time.
+        return list(self._validated()[1]) if self.card is not None else []
+
+    def _validated(self) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        assert self.card is not None
         # Configs are replaced, never mutated in place, so (config object, card) identifies a result.
         memo = self._memo
         if memo is None or memo[0] is not self._config or memo[1] is not self.card:
             filled, problems = validate_config(self.card.json_schema(), self._config)
             memo = self._memo = (self._config, self.card, filled, problems)
-        return json_copy(memo[2]), list(memo[3])
+        return memo[2], memo[3]
 
     def to_spec(self) -> NodeSpec:
         """This node as a graph-document node."""

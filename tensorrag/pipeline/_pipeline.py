@@ -224,7 +224,7 @@ class Pipeline:
             pos = check_position(position, f"node {node_id!r}") if position else self._next_position()
             hints = check_resources(resources, f"node {node_id!r}")
             node = Node(self, node_id, card_type, cls, dict(config), pos, hints, cache=cache)
-            _, problems = node._check_config()
+            problems = node._config_problems()
             if problems:
                 raise _checks.config_error(node, problems)
             self._nodes[node_id] = node
@@ -342,7 +342,7 @@ class Pipeline:
                 else:
                     new[key] = value
             old, target._config = target._config, new
-            _, problems = target._check_config()
+            problems = target._config_problems()
             if problems:
                 target._config = old
                 raise _checks.config_error(target, problems)
