@@ -4,7 +4,8 @@ Every edit goes through these methods (code, a loaded file and the canvas alike)
 same checks and errors. ``connect`` refuses a bad edge at once (unknown node or port, incompatible
 types, an input that is already fed); ``validate`` reports everything a loaded file can get wrong,
 all together. Subscribers (``p.subscribe(fn)``) are called with ``{"op": ..., ...}`` after every
-change. The checks live in ``_checks``, graph algorithms in ``_graph``, documents in ``_document``.
+change. The checks live in ``_checks``, graph algorithms in ``_graph``, documents in ``_document``,
+the edge index (each node's incoming and outgoing edges, so ``connect`` looks only near its ends) in ``_index``.
 """
 
 from __future__ import annotations
