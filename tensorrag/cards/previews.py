@@ -9,7 +9,8 @@ The shapes follow the original UI (see ``output_view_type``):
 
 Every helper returns plain JSON (``json.dumps`` works): :func:`json_safe` converts numpy
 scalars and arrays, pandas timestamps and missing values, and maps NaN/inf to ``None``.
-Only pandas and numpy are imported here; nothing heavy.
+numpy and pandas are imported only when a value could be one of theirs: an object of their types
+cannot exist before the library is loaded, so ``import tensorrag`` stays light.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import math
+import sys
 import uuid
 from collections.abc import Mapping
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    import pandas as pd
 
 __all__ = [
     "json_safe",
@@ -35,6 +39,14 @@ __all__ = [
 ]
 
 _MAX_DEPTH = 32
+
+
+def _loaded(name: str) -> ModuleType | None:
+    """The module ``name`` if some code already imported it, else ``None`` (no value can be one of its types)."""
+    if name not in sys.modules:
+        return None
+    # The import statement waits for a module another thread is still initialising.
+    return __import__(name)
 
 
 def json_safe(obj: Any, _depth: int = 0) -> Any:
@@ -61,15 +73,19 @@ def json_safe(obj: Any, _depth: int = 0) -> Any:
         return int(obj)
     if isinstance(obj, float):
         return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.generic):
+    np, pd = _loaded("numpy"), _loaded("pandas")
+    if np is not None and isinstance(obj, np.generic):
         if isinstance(obj, (np.datetime64, np.timedelta64)):
-            return json_safe(pd.Timestamp(obj) if isinstance(obj, np.datetime64) else pd.Timedelta(obj), _depth + 1)
+            import pandas  # converts NaT to NaT and the rest to Timestamp / Timedelta
+
+            as_pandas = pandas.Timestamp if isinstance(obj, np.datetime64) else pandas.Timedelta
+            return json_safe(as_pandas(obj), _depth + 1)
         return json_safe(obj.item(), _depth + 1)
-    if obj is pd.NaT or obj is pd.NA:
+    if pd is not None and (obj is pd.NaT or obj is pd.NA):
         return None
-    if isinstance(obj, (pd.Timestamp, _dt.datetime, _dt.date, _dt.time)):
+    if isinstance(obj, (_dt.datetime, _dt.date, _dt.time)):  # pd.Timestamp is a datetime
         return obj.isoformat()
-    if isinstance(obj, (pd.Timedelta, _dt.timedelta)):
+    if isinstance(obj, _dt.timedelta):  # pd.Timedelta is a timedelta
         return str(obj)
     if isinstance(obj, decimal.Decimal):
         return json_safe(float(obj), _depth + 1)
@@ -77,11 +93,11 @@ def json_safe(obj: Any, _depth: int = 0) -> Any:
         return str(obj)
     if isinstance(obj, Mapping):
         return {str(k): json_safe(v, _depth + 1) for k, v in obj.items()}
-    if isinstance(obj, pd.DataFrame):
+    if pd is not None and isinstance(obj, pd.DataFrame):
         return json_safe(obj.to_dict(orient="records"), _depth + 1)
-    if isinstance(obj, (pd.Series, pd.Index)):
+    if pd is not None and isinstance(obj, (pd.Series, pd.Index)):
         return [json_safe(v, _depth + 1) for v in obj.tolist()]
-    if isinstance(obj, np.ndarray):
+    if np is not None and isinstance(obj, np.ndarray):
         return [json_safe(v, _depth + 1) for v in obj.tolist()]
     if isinstance(obj, (list, tuple, set, frozenset)):
         items = sorted(obj, key=repr) if isinstance(obj, (set, frozenset)) else obj
@@ -91,7 +107,7 @@ def json_safe(obj: Any, _depth: int = 0) -> Any:
     if isinstance(obj, (PurePath, uuid.UUID)):
         return str(obj)
     try:
-        if pd.isna(obj):
+        if pd is not None and pd.isna(obj):
             return None
     except (TypeError, ValueError):
         pass
@@ -183,7 +199,12 @@ def model_summary_preview(model: Any) -> dict[str, Any]:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    np = _loaded("numpy")
+    return np is not None and isinstance(value, np.number) and not isinstance(value, np.bool_)
 
 
 def metrics_preview(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -228,9 +249,10 @@ def preview_value(value: Any, view_type: str = "table") -> dict[str, Any]:
     Returns:
         A JSON-safe dict.
     """
-    if isinstance(value, pd.Series):
+    pd, np = _loaded("pandas"), _loaded("numpy")
+    if pd is not None and isinstance(value, pd.Series):
         value = value.to_frame()
-    if isinstance(value, pd.DataFrame):
+    if pd is not None and isinstance(value, pd.DataFrame):
         return table_preview(value)
     if isinstance(value, Mapping):
         if view_type == "metrics":
@@ -240,6 +262,8 @@ def preview_value(value: Any, view_type: str = "table") -> dict[str, Any]:
         return json_safe(dict(value))
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"bytes": len(value)}
-    if value is None or isinstance(value, (str, int, float, list, tuple, np.generic, np.ndarray)):
+    if value is None or isinstance(value, (str, int, float, list, tuple)):
+        return {"value": json_safe(value)}
+    if np is not None and isinstance(value, (np.generic, np.ndarray)):
         return {"value": json_safe(value)}
     return model_summary_preview(value)
