@@ -346,6 +346,13 @@ def check_keywords(fn: _F) -> _F:
     return checked  # type: ignore[return-value]
 
 
+def name_list(names: list[str], most: int = 5) -> str:
+    """The first ``most`` names for a message ("a, b, c ..."), or "none": one wording for every listing."""
+    if not names:
+        return "none"
+    return ", ".join(names[:most]) + (" ..." if len(names) > most else "")
+
+
 def _close_matches(word: str, options: list[str]) -> list[str]:
     import difflib
 

@@ -94,3 +94,10 @@ class TestCorruptSavedPipeline:
         p.add("make", id="m")
         assert p.run(progress=False).ok
         assert proj.load_pipeline() == p  # the run saved its graph over the corrupt file
+
+
+def test_a_card_file_that_is_not_utf8_reads_as_a_typed_error(ws: Workspace) -> None:
+    proj = ws.create_project("bytes")
+    proj.store.write_bytes("cards/bad.py", b"card_type = '\xff\xfe'\n")  # written behind the validator's back
+    with pytest.raises(tr.CardDefinitionError, match=r"'bad.py'.*line 1: File is not valid UTF-8.*write_card"):
+        proj.read_card("bad.py")

@@ -19,7 +19,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from tensorrag.errors import ArtifactNotFoundError, UnsafePathError
+from tensorrag.errors import ArtifactNotFoundError, UnsafePathError, name_list
 from tensorrag.storage.codecs import encode_json
 from tensorrag.storage.integrity import is_abandoned
 from tensorrag.storage.paths import safe_name, safe_relpath
@@ -125,7 +125,7 @@ class StoreLayout:
             return self._read_json(rel)  # type: ignore[no-any-return]
         except ArtifactNotFoundError:
             runs = self.list_runs()
-            known = ", ".join(runs[:5]) + (" ..." if len(runs) > 5 else "") if runs else "none"
+            known = name_list(runs)
             raise ArtifactNotFoundError(
                 f"No run {run_id!r} in {self.url} (looked for {self._url_base + rel}). Latest runs: {known}."
             ) from None

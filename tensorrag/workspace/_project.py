@@ -6,7 +6,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.cards.validate import ValidationResult, decode_card_source, validate_card_source
-from tensorrag.errors import ArgumentError, ArtifactNotFoundError, SpecError, StorageError
+from tensorrag.errors import (
+    ArgumentError,
+    ArtifactNotFoundError,
+    CardDefinitionError,
+    SpecError,
+    StorageError,
+    name_list,
+)
 from tensorrag.executors.liveness import effective_status, run_summary
 from tensorrag.pipeline import Pipeline
 from tensorrag.spec import GraphSpec
@@ -125,7 +132,14 @@ class Project:
             files = ", ".join(self._file_names()) or "none"
             msg = f"No card file {path!r} in project {self.name!r}. Card files: {files}."
             raise ArtifactNotFoundError(msg) from None
-        return data.decode("utf-8-sig")
+        decoded = decode_card_source(data, path)  # the one decoder: typed errors, the BOM dropped
+        if isinstance(decoded, ValidationResult):
+            problem = decoded.errors[0]
+            raise CardDefinitionError(
+                f"Card file {path!r} of project {self.name!r} cannot be read: line {problem.line}: {problem.message}. "
+                "Save it again as UTF-8 with project.write_card(path, source)."
+            )
+        return decoded
 
     def write_card(self, path: str, source: str | bytes) -> ValidationResult:
         """Validate ``source`` and, when valid, save it as ``cards/{path}`` and register its card type.
@@ -225,7 +239,7 @@ class Project:
                 doc = self.store.read_history(version)
             except ArtifactNotFoundError:
                 versions = self.history()
-                latest = ", ".join(versions[:5]) + (" ..." if len(versions) > 5 else "") if versions else "none"
+                latest = name_list(versions)
                 raise ArtifactNotFoundError(
                     f"No saved version {version!r} of project {self.name!r}. Latest versions: {latest}."
                 ) from None

@@ -6,7 +6,7 @@ import difflib
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.config import get_settings
-from tensorrag.errors import ArtifactNotFoundError, StorageError, UnsafePathError
+from tensorrag.errors import ArtifactNotFoundError, StorageError, UnsafePathError, name_list
 from tensorrag.pipeline import Pipeline
 from tensorrag.storage import ArtifactStore, open_store, safe_name
 from tensorrag.workspace._project import PIPELINE_FILE, Project
@@ -128,7 +128,7 @@ class Workspace:
         known = self.list_projects()
         close = difflib.get_close_matches(name, known, n=3)
         hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-        listing = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "") if known else "none"
+        listing = name_list(known, most=20)
         return ArtifactNotFoundError(
             f"No project {name!r} for user {self.user!r} in {self.store.url}.{hint} Projects: {listing}. "
             "Create it with workspace.create_project(name)."
