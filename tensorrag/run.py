@@ -28,6 +28,7 @@ from tensorrag._console import RunConsole
 from tensorrag.config import get_settings
 from tensorrag.errors import NodeFailedError, RunError, StorageError, UnsafePathError, check_keywords
 from tensorrag.executors import Engine, Executor, get_executor, liveness
+from tensorrag.pipeline._document import shared_dict
 from tensorrag.storage import ArtifactStore, ProjectStore, open_store
 from tensorrag.storage.unsaved import ManifestSave, save_run_manifest
 
@@ -124,7 +125,7 @@ def run_pipeline(
         pipeline, exe, store, run_id=run.run_id, cache=cache, targets=targets, fail_fast=fail_fast,
         rerun=run._options["rerun"], listeners=[*listeners],
     )
-    graph = pipeline.to_dict()
+    graph = shared_dict(pipeline)  # recorded in the manifest; the same dict until the next edit
     run._attach(engine, graph)
     bar = _progress_on(settings.progress if progress is None else progress)
     console = RunConsole(len(engine.state.nodes), progress=bar, echo=echo)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ["LineSink", "capture_output", "routing"]
+__all__ = ["LineSink", "capture_output", "routing", "uncaptured"]
 
 _sinks: dict[int, list[LineSink]] = {}  # per thread: a stack, so nested captures restore the outer one
 _lock = threading.Lock()
@@ -168,6 +168,18 @@ def _release() -> None:
         if _handler is not None:
             logging.getLogger().removeHandler(_handler)
         _saved, _handler = None, None
+
+
+@contextmanager
+def uncaptured() -> Iterator[None]:
+    """Let this thread write to the real streams for a block, inside a capture (a listener echoing a card's line)."""
+    tid = threading.get_ident()
+    stack = _sinks.pop(tid, None)  # only this thread changes its own entry
+    try:
+        yield
+    finally:
+        if stack is not None:
+            _sinks[tid] = stack
 
 
 @contextmanager

@@ -71,6 +71,21 @@ class LocalExecutor(Executor):
                 self._spawn()
         return fut
 
+    def lend(self, worker: Callable[[], None]) -> Future[None]:
+        """Run an engine's worker loop on a pool thread (pull mode, see engine.py).
+
+        The engine lends at most ``max_workers`` loops; one whose card timed out is retired with
+        :meth:`cancel` on the returned future, as for a task, and the engine lends a replacement.
+        """
+        fut: Future[None] = Future()
+        with self._lock:
+            self._closed = False
+            self._queue.put((fut, worker, (), {}))
+            self._pending += 1
+            if self._pending > self._idle and self._live < self.max_workers:
+                self._spawn()
+        return fut
+
     def cancel(self, future: Future[TaskResult]) -> None:
         """Cancel a queued task, or abandon a running one and replace its thread."""
         if future.cancel():

@@ -19,6 +19,7 @@ from tensorrag.errors import (
     TensorragError,
     UnknownCardTypeError,
 )
+from tensorrag.pipeline._memo import memoised
 from tensorrag.pipeline._node import Node
 from tensorrag.spec import GraphSpec, json_copy
 
@@ -27,7 +28,14 @@ if TYPE_CHECKING:
 
     from tensorrag.pipeline._pipeline import Pipeline
 
-__all__ = ["load_spec", "parse", "read_file", "replace", "to_dict", "write_file"]
+__all__ = ["load_spec", "parse", "read_file", "replace", "shared_dict", "to_dict", "write_file"]
+
+
+def shared_dict(pipeline: Pipeline) -> dict[str, Any]:
+    """:func:`to_dict`, shared until the pipeline's next edit: what a run records (never mutate it)."""
+    with pipeline._lock:
+        doc: dict[str, Any] = memoised(pipeline, "document", to_dict)
+        return doc
 
 
 def to_dict(pipeline: Pipeline) -> dict[str, Any]:

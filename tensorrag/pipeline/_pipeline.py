@@ -32,6 +32,7 @@ from tensorrag.errors import (
 )
 from tensorrag.pipeline import _checks, _document, _graph
 from tensorrag.pipeline._index import EdgeIndex
+from tensorrag.pipeline._memo import memoised
 from tensorrag.pipeline._node import Node
 from tensorrag.registry import Registry, card_registry
 from tensorrag.spec import EdgeSpec, load_json, safe_repr
@@ -71,6 +72,8 @@ class Pipeline:
         self._doc_extra: dict[str, Any] = {}
         self._listeners: list[Listener] = []
         self._lock = threading.RLock()
+        self._rev = 0  # bumped by every edit (each emits an event): see _memo.memoised
+        self._memos: dict[str, tuple[Any, Any]] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -150,6 +153,7 @@ class Pipeline:
         return unsubscribe
 
     def _emit(self, event: dict[str, Any]) -> None:
+        self._rev += 1
         for listener in list(self._listeners):
             listener(event)
 
@@ -389,7 +393,7 @@ class Pipeline:
     def problems(self) -> list[dict[str, Any]]:
         """Every problem of the graph, as ``[{"node_id", "field"?, "message"}]`` (empty when valid)."""
         with self._lock:
-            return _checks.problems(self)
+            return list(memoised(self, "problems", _checks.problems))
 
     def validate(self) -> Pipeline:
         """Check the whole graph; returns ``self`` when valid.

@@ -165,22 +165,32 @@ def test_listener_that_raises_does_not_break_the_run(tmp_path):
     assert good == run.events  # and the next listener saw everything
 
 
-def test_listeners_are_called_from_one_thread_in_order(tmp_path):
-    p = tr.Pipeline("one-thread")
+def test_listeners_are_never_called_concurrently_and_hear_events_in_order(tmp_path):
+    p = tr.Pipeline("one-at-a-time")
     for i in range(6):
         p.add(C.t_sleep, id=f"s{i}", seconds=0.02, tag=f"s{i}")
     import threading
 
-    threads = set()
+    inside = threading.Lock()
+    overlaps: list[dict] = []
     got: list[dict] = []
 
     def listener(event):
-        threads.add(threading.get_ident())
-        got.append(event)
+        if not inside.acquire(blocking=False):  # another call is still running
+            overlaps.append(event)
+            return
+        try:
+            time.sleep(0.001)  # widen the window a second caller would hit
+            got.append(event)
+        finally:
+            inside.release()
 
     run = run_local(p, tmp_path, on_event=listener)
-    assert len(threads) == 1
+    assert run.ok
+    assert overlaps == []
     assert got == run.events
+    stamps = [e["timestamp"] for e in got]
+    assert stamps == sorted(stamps)  # in the order they happened
 
 
 # --------------------------------------------------------------------------- caching

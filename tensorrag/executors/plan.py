@@ -1,0 +1,89 @@
+"""The engine's plan: the selected nodes in order, each with its card, filled config, inputs and children."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tensorrag.errors import ArgumentError, PipelineValidationError
+from tensorrag.executors.caching import refresh_cards
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from tensorrag.cards import BaseCard
+    from tensorrag.pipeline import Pipeline
+
+__all__ = ["NodePlan", "make_plan"]
+
+
+@dataclass(slots=True)
+class NodePlan:
+    """One node as the engine runs it."""
+
+    node_id: str
+    rank: int
+    card: type[BaseCard]
+    config: dict[str, Any]
+    inputs: dict[str, tuple[str, str]]  # port -> (source node, source port)
+    children: list[str]
+    resources: dict[str, Any]
+    output_type: str
+    cache: bool = True  # the node's own opt-out (``Node.cache``)
+    fingerprint: str = ""
+    parents: int = 0  # distinct source nodes: the node is ready when that many have finished
+
+
+def make_plan(
+    p: Pipeline, targets: Iterable[str] | None, rerun: Iterable[str] | None
+) -> tuple[dict[str, NodePlan], set[str]]:
+    """The plan of the selected nodes, and the nodes that must execute even if cached.
+
+    Raises:
+        PipelineValidationError: the selected part of the pipeline is invalid.
+        UnknownNodeError: a target or rerun node that is not in the pipeline.
+        ArgumentError: a rerun node outside the part ``targets`` selects.
+    """
+    fresh_roots = [p.node(n).id for n in rerun] if rerun is not None else []
+    fresh = set(fresh_roots) | p.descendants(fresh_roots)
+    if targets is None and rerun is not None:
+        targets = fresh  # re-run from these nodes: what is downstream of them, and what that needs
+    if targets is None:
+        selected = set(p.nodes)
+    else:
+        wanted = [p.node(t).id for t in targets]
+        selected = set(wanted) | p.ancestors(wanted)
+    outside = [n for n in fresh_roots if n not in selected]
+    if outside:
+        raise ArgumentError(
+            f"Cannot re-run node(s) {', '.join(map(repr, outside))}: not part of this run, which covers the "
+            f"targets {sorted(wanted)} and what they need. Add them to targets, or drop targets."
+        )
+    refresh_cards(p, selected)
+    problems = p.problems()
+    if targets is not None:  # a partial run needs only its own part to be valid
+        problems = [x for x in problems if x.get("node_id") in selected or x.get("node_id") is None]
+    if problems:
+        raise PipelineValidationError(problems, p.name)
+    order = p.topological_order(selected) if targets is not None else p.topological_order()
+    plan: dict[str, NodePlan] = {}
+    fingerprints: dict[type[BaseCard], str] = {}  # once per card class and run: cheap, never stale
+    for rank, nid in enumerate(order):
+        node = p.nodes[nid]
+        card = node.card
+        assert card is not None
+        if card not in fingerprints:
+            fingerprints[card] = card.fingerprint()
+        resources = {**card.resources, **node.resources} if card.resources and node.resources else dict(
+            card.resources or node.resources or {}
+        )
+        plan[nid] = NodePlan(nid, rank, card, node.resolved_config(), {}, [], resources, card.output_view_type,
+                             node.cache, fingerprints[card])
+    for edge in p.edges:
+        if edge.source in plan and edge.target in plan:
+            plan[edge.target].inputs[edge.target_input] = (edge.source, edge.source_output)
+            plan[edge.source].children.append(edge.target)
+    for item in plan.values():
+        item.parents = len({src for src, _ in item.inputs.values()})
+        item.children = list(dict.fromkeys(item.children))  # a child fed twice is released once
+    return plan, fresh & selected

@@ -1,0 +1,286 @@
+"""What happens to one node in a run: events, logs, the cache decision, the task, the result.
+
+:class:`NodeSteps` is the half of :class:`~tensorrag.executors.engine.Engine` that changes one
+node's state; the engine's loop (engine.py) decides *when*. Every method here that changes run
+state or emits is called by one thread at a time: the engine thread, or a worker holding the
+engine's lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import logging
+import traceback
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from tensorrag.executors.caching import cache_key, card_token, verified_entry
+from tensorrag.executors.runtime import card_ref, commit_entry
+from tensorrag.executors.state import TERMINAL, RunState, now_iso
+from tensorrag.spec import Task, TaskResult
+from tensorrag.storage.integrity import abandon
+
+if TYPE_CHECKING:
+    from tensorrag.errors import ArtifactCorruptError
+    from tensorrag.executors.base import Executor
+    from tensorrag.executors.plan import NodePlan
+    from tensorrag.pipeline import Pipeline
+    from tensorrag.storage import ArtifactStore
+
+__all__ = ["Listener", "NodeSteps", "Prepared"]
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[dict[str, Any]], None]
+_MAX_LINE = 10_000  # characters of one log event's text
+
+
+class Prepared:
+    """A node's cache decision, made before it starts: its inputs, key, and the entry found (if any)."""
+
+    __slots__ = ("cacheable", "entry", "inputs", "key", "problems")
+
+    def __init__(self, inputs: dict[str, dict[str, Any]], key: str, cacheable: bool) -> None:
+        self.inputs, self.key, self.cacheable = inputs, key, cacheable
+        self.entry: dict[str, Any] | None = None
+        self.problems: list[ArtifactCorruptError] = []
+
+
+class NodeSteps:
+    """Per-node state changes of a run (see the module docstring)."""
+
+    pipeline: Pipeline
+    executor: Executor
+    store: ArtifactStore
+    state: RunState
+    cache: bool
+    listeners: list[Listener]
+    _plan: dict[str, NodePlan]
+    _fresh: set[str]
+    _store_wire: dict[str, Any] | None
+    _owners: dict[str, str]  # cache key -> node computing it now
+    _parked: dict[str, list[str]]  # cache key -> nodes waiting for that computation
+    _attempts: dict[str, str]  # node -> artifact folder of its attempt
+    _streamed: dict[str, bool]  # node -> its logs arrived live (no replay at the end)
+    _log_limits: tuple[int, int]
+    _logged: dict[str, list[int]]  # node -> [lines kept, characters kept, lines not kept]
+    _ready: list[tuple[int, str]]
+    _waiting: dict[str, int]
+
+    # ------------------------------------------------------------------ events
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        if "timestamp" not in event:
+            event["timestamp"] = now_iso()
+        event["run_id"] = self.state.run_id  # listeners may hear events before they hold the Run
+        self.state.events.append(event)
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not break the run
+                log.exception("on_event listener failed on %s", event.get("type"))
+
+    def _log(self, nid: str, text: str) -> None:
+        counts = self._logged.setdefault(nid, [0, 0, 0])
+        max_lines, max_chars = self._log_limits
+        if len(text) > _MAX_LINE:
+            text = f"{text[:_MAX_LINE]}… ({len(text) - _MAX_LINE:,} more characters)"
+        if counts[2] or counts[0] >= max_lines or counts[1] + len(text) > max_chars:
+            counts[2] += 1  # once full, later lines are only counted: what is kept stays in order
+            return
+        counts[0] += 1
+        counts[1] += len(text)
+        self._emit({"type": "log", "node_id": nid, "text": text})
+
+    def _end_logs(self, nid: str) -> None:
+        counts = self._logged.pop(nid, None)
+        if counts is None or not counts[2]:
+            return
+        self.state.nodes[nid].logs_truncated = True
+        max_lines, max_chars = self._log_limits
+        text = (
+            f"… {counts[2]:,} more lines not kept (limit {max_lines:,} lines and {max_chars:,} characters per node: "
+            "TENSORRAG_MAX_LOG_LINES, TENSORRAG_MAX_LOG_CHARS); run.logs(node_id) has the first and last part"
+        )
+        self._emit({"type": "log", "node_id": nid, "text": text, "truncated": counts[2]})
+
+    def _status(self, nid: str, status: str, message: str = "") -> None:
+        rec = self.state.nodes[nid]
+        if status in TERMINAL and nid in self._logged:
+            self._end_logs(nid)
+        rec.status, rec.message = status, message
+        self._emit({"type": "node_status", "node_id": nid, "status": status, "message": message})
+
+    def _fail(self, nid: str, error: dict[str, str]) -> None:
+        self.state.nodes[nid].error = error
+        self._status(nid, "failed", f"{error.get('type')}: {error.get('message')}")
+
+    def _fail_with(self, nid: str, exc: BaseException, tb: str = "") -> None:
+        self._fail(nid, {"type": type(exc).__name__, "message": str(exc), "traceback": tb})
+
+    # ------------------------------------------------------------------ the graph
+
+    def _release(self, nid: str) -> None:
+        """``nid`` finished: children whose last parent it was become ready."""
+        waiting, nodes, plan = self._waiting, self.state.nodes, self._plan
+        for child in plan[nid].children:
+            waiting[child] -= 1
+            if waiting[child] == 0 and nodes[child].status == "pending":
+                self._push(child)
+
+    def _push(self, nid: str) -> None:
+        heapq.heappush(self._ready, (self._plan[nid].rank, nid))
+
+    def _skip_descendants(self, nid: str) -> None:
+        # Depth first, in edge order; iterative so a failed root of a 10,000-node chain cannot overflow.
+        stack: list[tuple[str, Iterator[str]]] = [(nid, iter(self._plan[nid].children))]
+        while stack:
+            src, children = stack[-1]
+            for child in children:
+                if self.state.nodes[child].status == "pending":
+                    self._status(child, "skipped", f"upstream node {src!r} did not complete")
+                    stack.append((child, iter(self._plan[child].children)))
+                    break
+            else:
+                stack.pop()
+
+    def _unpark(self, nid: str) -> None:
+        key = self.state.nodes[nid].key
+        if key is None or self._owners.get(key) != nid:
+            return
+        del self._owners[key]
+        for waiter in self._parked.pop(key, []):  # they start again: a cache hit, or their own attempt
+            self._push(waiter)
+
+    def _abandon(self, nid: str) -> None:
+        """Mark the node's attempt abandoned, so work still running elsewhere never commits or is served."""
+        if self.state.nodes[nid].key is None:
+            return  # uncached: it commits nothing anyway
+        try:
+            abandon(self.store, self._attempts[nid])
+        except Exception:  # the store is unreachable: the entry may survive, say so
+            log.warning("could not mark the abandoned attempt of node %r; its late result may be cached", nid,
+                        exc_info=True)
+
+    # ------------------------------------------------------------------ starting a node
+
+    def _prepare(self, nid: str) -> Prepared:
+        """The node's inputs, key and cache entry (store reads only: no run state changes)."""
+        plan, nodes = self._plan[nid], self.state.nodes
+        inputs = {port: dict(nodes[src].outputs[out]) for port, (src, out) in plan.inputs.items()}
+        token = card_token(plan.card, plan.config, nid) if plan.cache else None
+        key = cache_key(plan.card, plan.config, inputs, token or "", fingerprint=plan.fingerprint)
+        prep = Prepared(inputs, key, token is not None)  # token None: never looked up, never committed
+        if self.cache and prep.cacheable and nid not in self._fresh:
+            prep.entry, prep.problems = verified_entry(self.store, key)
+        return prep
+
+    def _begin(self, nid: str, prep: Prepared) -> Task | str | None:
+        """Act on the cache decision: None when cached, ``"parked"`` when an identical node runs, else the task."""
+        rec, key = self.state.nodes[nid], prep.key
+        rec.key = key if prep.cacheable else None
+        for problem in prep.problems:  # never served: say why, then recompute
+            self._emit({"type": "warning", "node_id": nid, "message": f"{problem} Recomputing node {nid!r}."})
+        entry = prep.entry
+        if entry is not None:
+            rec.outputs = entry.get("outputs", {})
+            rec.extras = entry.get("extras", {})
+            rec.preview = entry.get("preview")
+            rec.logs = entry.get("logs", "")
+            self._status(nid, "cached")
+            self._release(nid)
+            return None
+        if self.cache and prep.cacheable and nid not in self._fresh and key in self._owners:
+            self._parked.setdefault(key, []).append(nid)  # wait for it, then hit the cache
+            return "parked"
+        # Each attempt writes into its own folder, so artifacts are never overwritten; the entry
+        # at ``key`` (written last) says which attempt the cache serves.
+        attempt = f"{key}-{hashlib.sha256(f'{self.state.run_id}/{nid}'.encode()).hexdigest()[:8]}"
+        self._attempts[nid] = attempt
+        if prep.cacheable:
+            self._owners[key] = nid
+        plan = self._plan[nid]
+        task = Task(
+            run_id=self.state.run_id,
+            node_id=nid,
+            card=card_ref(plan.card),
+            config=plan.config,
+            inputs=prep.inputs,
+            key=attempt,
+            cache_key=key if prep.cacheable else None,
+            pipeline_id=self.pipeline.name,
+            storage=self._store_wire,
+            resources=plan.resources,
+            card_class=plan.card,  # in-process executors use these two; others send the wire form
+            store=self.store,
+        )
+        if not self.executor.uri_mode(task, self.store):
+            # The worker cannot reach this store (e.g. memory://): inputs travel as bytes, outputs
+            # come back as bytes and the engine commits them.
+            task.inputs = {port: self._payload(ref) for port, ref in prep.inputs.items()}
+            task.storage = task.cache_key = None
+        self._streamed[nid] = self.executor.streams_logs_for(task)
+        self._status(nid, "running")
+        return task
+
+    def _payload(self, ref: dict[str, Any]) -> dict[str, Any]:
+        if "data" in ref:
+            return ref
+        data = self.store.get_bytes(ref)
+        return {"type": ref.get("type", "bytes"), "data": data, "ext": ref.get("ext"), "sha256": ref.get("sha256")}
+
+    # ------------------------------------------------------------------ ending a node
+
+    def _finish(self, nid: str, result: TaskResult | BaseException) -> None:
+        """Record a finished task; then release its children, or skip them when it failed."""
+        ok = self._record(nid, result)
+        self._unpark(nid)
+        if ok:
+            self._release(nid)
+        else:
+            self._skip_descendants(nid)
+
+    def _record(self, nid: str, result: TaskResult | BaseException) -> bool:
+        rec = self.state.nodes[nid]
+        if isinstance(result, BaseException):
+            self._fail_with(nid, result, "".join(traceback.format_exception(result)))
+            return False
+        rec.logs, rec.timings = result.logs, result.timings
+        rec.logs_truncated = result.logs_truncated
+        if not self._streamed.get(nid, False):  # replay what the executor could not stream live
+            for line in result.logs.splitlines():
+                self._log(nid, line)
+            for cur, tot in result.progress:
+                self._emit({"type": "progress", "node_id": nid, "current": cur, "total": tot})
+        if result.error is not None:
+            self._fail(nid, result.error)
+            return False
+        rec.preview = result.preview
+        if result.committed:  # the worker wrote artifacts and the cache entry itself
+            rec.outputs, rec.extras = result.outputs, result.extras
+            self._status(nid, "completed")
+            return True
+        try:
+            attempt = self._attempts[nid]
+            rec.outputs = {p: self._persist(attempt, p, a) for p, a in result.outputs.items()}
+            rec.extras = {p: self._persist(attempt, p, a) for p, a in result.extras.items()}
+            result.outputs, result.extras = rec.outputs, rec.extras
+            if rec.key is not None:  # the node is still in flight here: the engine wants this attempt
+                commit_entry(self.store, rec.key, self.state.run_id, nid, self._plan[nid].card, result,
+                             attempt=attempt)
+        except Exception as exc:
+            tb = traceback.format_exc()
+            self._fail(nid, {"type": type(exc).__name__, "message": f"saving results failed: {exc}", "traceback": tb})
+            return False
+        self._status(nid, "completed")
+        return True
+
+    def _persist(self, key: str, name: str, art: dict[str, Any]) -> dict[str, Any]:
+        if "data" not in art:
+            return art
+        data = art["data"]
+        if not isinstance(data, (bytes, bytearray)):
+            data = json.dumps(data).encode()
+        return self.store.put_bytes(key, name, bytes(data), art.get("type", "bytes"), art.get("ext"))
