@@ -19,6 +19,7 @@ import os
 import secrets
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from tensorrag._console import RunConsole
 from tensorrag.config import get_settings
 from tensorrag.errors import NodeFailedError, RunError, StorageError, UnsafePathError, check_keywords
 from tensorrag.executors import Engine, Executor, get_executor, liveness
+from tensorrag.executors.state import now_iso
 from tensorrag.pipeline._document import shared_dict
 from tensorrag.storage import ArtifactStore, ProjectStore, open_store
 from tensorrag.storage.unsaved import ManifestSave, save_run_manifest
@@ -134,7 +136,6 @@ def run_pipeline(
     if save_pipeline:
         _save_graph(store, graph)
     record = _RunRecord(store, engine.state, graph)  # the manifest exists from the start: status "running"
-    engine.listeners.append(record)
 
     def work() -> None:
         try:
@@ -166,15 +167,20 @@ _MIN_GAP_S = 1.0
 class _RunRecord:
     """Writes ``runs/{run_id}.json``: now (``running``, with its owner), as nodes change, and at the end.
 
-    Node changes are written at most every :data:`_MIN_GAP_S` seconds, and at least every
-    :data:`~tensorrag.executors.liveness.HEARTBEAT_S` (the heartbeat), from a thread of its own so
-    the engine never waits on storage. A killed run's manifest so shows what had completed.
+    While the run goes on, a thread of its own looks every :data:`_MIN_GAP_S` seconds and rewrites
+    the manifest when nodes changed, and at least every :data:`~tensorrag.executors.liveness.HEARTBEAT_S`
+    (the heartbeat), so the engine never waits on storage and pays nothing per event. A killed run's
+    manifest so shows what had completed. A ``memory://`` store lives and dies with this process,
+    so nobody else can watch it: there only the final manifest is written.
     """
 
     def __init__(self, store: ArtifactStore, state: RunState, graph: dict[str, Any]) -> None:
         self._store, self._state, self._graph = store, state, graph
         state.owner = liveness.owner_record()
-        self._stop, self._changed = threading.Event(), threading.Event()
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+        if store.protocol == "memory":
+            return
         try:
             self._write()
         except StorageError:  # the store is failing: the run goes on; the final write keeps a local copy
@@ -182,35 +188,29 @@ class _RunRecord:
         self._beat = threading.Thread(target=self._heartbeat, name=f"tensorrag-heartbeat-{state.run_id}", daemon=True)
         self._beat.start()
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        """Engine listener: a node changed state, so the manifest is due for a rewrite."""
-        if event.get("type") == "node_status":
-            self._changed.set()
-
     def _write(self) -> None:
-        self._state.heartbeat_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        self._state.heartbeat_at = now_iso()
         # Node states only while running; the final write (close) adds the events.
         self._store.write_run(self._state.run_id, self._state.to_manifest(self._graph, events=False))
 
     def _heartbeat(self) -> None:
-        while True:
-            self._changed.wait(liveness.HEARTBEAT_S)
-            if self._stop.is_set():
-                return
-            self._changed.clear()
+        seen, last = len(self._state.events), time.monotonic()
+        while not self._stop.wait(_MIN_GAP_S):
+            now, count = time.monotonic(), len(self._state.events)
+            if count == seen and now - last < liveness.HEARTBEAT_S:
+                continue
             try:
                 self._write()
             except Exception:  # a missed beat is retried at the next one; the final write reports errors
                 log.debug("heartbeat of run %s failed", self._state.run_id, exc_info=True)
-            if self._stop.wait(_MIN_GAP_S):
-                return
+            seen, last = count, now
 
     def close(self) -> ManifestSave:
         """Stop the heartbeat and write the final manifest (never raises: see ``save_run_manifest``)."""
         self._stop.set()
-        self._changed.set()
-        self._beat.join()
-        self._state.heartbeat_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        if self._beat is not None:
+            self._beat.join()
+        self._state.heartbeat_at = now_iso()
         return save_run_manifest(self._store, self._state.run_id, self._state.to_manifest(self._graph))
 
 

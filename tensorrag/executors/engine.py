@@ -111,7 +111,7 @@ class Engine(NodeSteps):
         self._attention = threading.Event()  # pull mode: the engine thread has something to look at
         settings = get_settings()
         self._log_limits = (settings.max_log_lines, settings.max_log_chars)
-        self._logged = {}
+        self._logged, self._card_refs = {}, {}
         self._plan, self._fresh = make_plan(pipeline, targets, rerun)
         self.executor.preflight([p.card for p in self._plan.values()])  # refuse what cannot run, first
         self._store_wire = store.to_wire()
@@ -126,6 +126,7 @@ class Engine(NodeSteps):
         self._over = False  # pull mode: the run has ended; idle workers leave
         self._workers = 0  # pull mode: worker loops lent by the executor, retired ones not counted
         self._idle = 0
+        self._broken: BaseException | None = None  # pull mode: a worker loop died (an engine bug)
         self._loans: dict[object, Future[None]] = {}  # pull mode: worker -> its pool future
         self._limit = max(1, executor.max_workers)
 
@@ -223,14 +224,9 @@ class Engine(NodeSteps):
     def _pull(self, lend: Any) -> None:
         """Lend worker threads that take ready nodes themselves; this thread keeps deadlines and cancel."""
         self._lend = lend
-        with self._lock:
-            self._grow()
         while True:
-            soonest = self._soonest()
-            self._attention.wait(None if soonest is None else max(0.0, soonest[0] - time.monotonic()))
-            self._attention.clear()
             with self._lock:
-                if self._cancelled.is_set():
+                if self._cancelled.is_set() or self._broken is not None:
                     self._cancel_running()
                 now = time.monotonic()
                 for nid, (_, deadline) in list(self._inflight.items()):
@@ -238,14 +234,23 @@ class Engine(NodeSteps):
                         self._time_out(nid)
                 if not self._inflight and (self._stopping or not self._ready):
                     return
-                self._grow()  # workers retired by a timeout are replaced
+                self._grow()  # the first worker, or one replacing a worker retired by a timeout
+            soonest = self._soonest()
+            self._attention.wait(None if soonest is None else max(0.0, soonest[0] - time.monotonic()))
+            self._attention.clear()
 
     def _grow(self) -> None:
         """Lend one more worker when nodes wait and none is idle (called under the lock)."""
         if self._ready and not self._stopping and self._idle == 0 and self._workers < self._limit:
             self._workers += 1
             me = object()
-            self._loans[me] = self._lend(functools.partial(self._serve, me))
+            loan = self._loans[me] = self._lend(functools.partial(self._serve, me))
+            loan.add_done_callback(self._loan_ended)
+
+    def _loan_ended(self, loan: Future[None]) -> None:
+        if not loan.cancelled() and loan.exception() is not None:  # the loop itself broke: end the run
+            self._broken = loan.exception()
+            self._attention.set()
 
     def _serve(self, me: object) -> None:
         """One worker (``me``): take the first ready node, run it, record it, until the run ends."""
@@ -304,7 +309,8 @@ class Engine(NodeSteps):
             self._attention.set()  # a new deadline to keep
         self._lock.release()
         try:
-            result: Any = run_task(task, on_log=self._live_log(nid, me), on_progress=self._live_progress(nid, me))
+            result: Any = run_task(task, on_log=self._live_log(nid, me), on_progress=self._live_progress(nid, me),
+                                   log_chars=self._log_limits[1])
         except BaseException as exc:  # run_task catches card errors; this is a bug or an interrupt
             result = exc
         finally:

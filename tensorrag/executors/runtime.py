@@ -202,6 +202,7 @@ def run_task(
     *,
     on_log: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    log_chars: int | None = None,
 ) -> TaskResult:
     """Run one task and return its result (a card's exception becomes ``result.error``).
 
@@ -211,6 +212,7 @@ def run_task(
             when neither: outputs come back as bytes in the result).
         on_log: called with each complete line the card prints or logs.
         on_progress: called with ``(current, total)`` when the card reports progress.
+        log_chars: the most log characters kept (default ``TENSORRAG_MAX_LOG_CHARS``, read now).
     """
     t0 = time.perf_counter()
     result = TaskResult()
@@ -222,7 +224,7 @@ def run_task(
         if on_progress is not None:
             on_progress(current, total)
 
-    with capture_output(on_log, get_settings().max_log_chars) as sink:
+    with capture_output(on_log, get_settings().max_log_chars if log_chars is None else log_chars) as sink:
         token = current_task.set(TaskContext(task.run_id, task.node_id, progress))
         try:
             cls = task.card_class or resolve_card(task.card)

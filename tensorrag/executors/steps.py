@@ -66,6 +66,7 @@ class NodeSteps:
     _streamed: dict[str, bool]  # node -> its logs arrived live (no replay at the end)
     _log_limits: tuple[int, int]
     _logged: dict[str, list[int]]  # node -> [lines kept, characters kept, lines not kept]
+    _card_refs: dict[type, dict[str, Any]]  # card class -> its wire reference, once per run
     _ready: list[tuple[int, str]]
     _waiting: dict[str, int]
 
@@ -205,7 +206,7 @@ class NodeSteps:
         task = Task(
             run_id=self.state.run_id,
             node_id=nid,
-            card=card_ref(plan.card),
+            card=self._card_refs.get(plan.card) or self._card_refs.setdefault(plan.card, card_ref(plan.card)),
             config=plan.config,
             inputs=prep.inputs,
             key=attempt,

@@ -3,7 +3,8 @@
 * :class:`LocalBackend` (``file://``): plain ``os`` calls, a temp file plus ``os.replace`` per
   write, and every path checked by :func:`~tensorrag.storage.paths.confine` so a symlink cannot
   lead out of the opened root.
-* :class:`MemoryBackend` (``memory://``): one dict assignment per write, O(1) existence checks.
+* :class:`MemoryBackend` (``memory://``): a dict of this process freed with its stores
+  (:mod:`tensorrag.storage.live`), objects kept unencoded, O(1) writes and existence checks.
 * :class:`FsspecBackend` (everything else: ``s3://``, ...): one ``pipe_file`` (one PUT) per write;
   drivers that cache listings are refreshed before existence checks, listings and deletes.
 
@@ -48,6 +49,8 @@ class FsspecBackend:
     cheap_exists = False
     #: whether paths are operating-system paths (absolute local paths are accepted as uris)
     is_local = False
+    #: whether the backend can hold objects unencoded (``keep``/``kept``: memory://)
+    keeps_objects = False
 
     def __init__(self, fs: AbstractFileSystem, root: str, url: str, options: dict[str, Any], jail: str) -> None:
         self.fs = fs
@@ -133,27 +136,76 @@ class FsspecBackend:
 
 
 class MemoryBackend(FsspecBackend):
-    """``memory://``: fsspec's in-process dict, with direct O(1) writes and existence checks."""
+    """``memory://``: a :class:`~tensorrag.storage.live.LiveTable` of this process, freed with its last store.
+
+    Objects saved through :meth:`keep` stay objects until their bytes are read.
+    """
 
     cheap_exists = True
+    keeps_objects = True
 
     def __init__(self, fs: AbstractFileSystem, root: str, url: str, options: dict[str, Any], jail: str) -> None:
+        from tensorrag.storage.live import table_for
+
         super().__init__(fs, root, url, options, jail)
         self._listing_cache = False  # the dict is the listing: nothing to refresh
+        self.table = table_for("/" + root.strip("/").split("/", 1)[0])  # memory://name/...: one table per name
+
+    def keep(self, rel: str, value: Any, type: str, ext: str) -> None:
+        """Hold ``value`` at ``rel`` as it is (encoded when its bytes are first read)."""
+        self.table.keep(self.base + rel, value, type, ext)
+
+    def kept(self, rel: str) -> tuple[Any, str, str] | None:
+        """The object held at ``rel`` as ``(value, type, ext)``, or None when it is bytes or absent."""
+        return self.table.objects.get(self.base + rel)
 
     def write(self, rel: str, data: Buffer) -> None:
-        from fsspec.implementations.memory import MemoryFile
+        self.table.put(self.base + rel, data if isinstance(data, bytes) else bytes(data))
 
-        # One dict assignment: atomic, and skips fsspec's O(files) parent checks.
-        MemoryFile(self.fs, self.base + rel, data).commit()
+    def read(self, rel: str) -> bytes:
+        full = self.base + rel
+        try:
+            return self.table.read(full)
+        except FileNotFoundError:
+            if self._is_folder(full):
+                raise IsADirectoryError(full) from None
+            raise
 
     def file_exists(self, rel: str) -> bool:
-        return self.base + rel in self.fs.store  # type: ignore[attr-defined]
+        return self.table.has(self.base + rel)
 
     def exists(self, rel: str) -> bool:
-        if self.base + rel in self.fs.store:  # type: ignore[attr-defined]
-            return True  # O(1); fsspec's exists() scans every file for folders first
-        return super().exists(rel)
+        full = self.full(rel)
+        return self.table.has(full) or self._is_folder(full)
+
+    def _is_folder(self, full: str) -> bool:
+        prefix = full.rstrip("/") + "/"
+        return any(p.startswith(prefix) for p in self.table.paths())
+
+    def delete(self, rel: str, recursive: bool) -> None:
+        full = self.full(rel)
+        if self.table.drop(full):
+            return
+        prefix = full.rstrip("/") + "/"
+        inside = [p for p in self.table.paths() if p.startswith(prefix)]
+        if not inside:
+            raise FileNotFoundError(full)
+        if not recursive:
+            raise _folder_error(self.url_base + rel)
+        for path in inside:
+            self.table.drop(path)
+
+    def list(self, rel: str) -> builtins.list[str]:
+        prefix = self.full(rel).rstrip("/") + "/"
+        cut = len(self.base)
+        found = (p[cut:] for p in self.table.paths() if p.startswith(prefix) and p.startswith(self.base))
+        return sorted(p for p in found if "/." not in "/" + p)
+
+    def list_folders(self, rel: str) -> builtins.list[str]:
+        prefix = self.full(rel).rstrip("/") + "/"
+        names = {p[len(prefix):].split("/", 1)[0] for p in self.table.paths() if p.startswith(prefix)
+                 and "/" in p[len(prefix):]}
+        return sorted(n for n in names if not n.startswith("."))
 
 
 class LocalBackend(FsspecBackend):

@@ -50,6 +50,7 @@ class StoreLayout:
         _backend: FsspecBackend
 
         def _write(self, rel: str, data: Buffer) -> str: ...
+        def _write_json(self, rel: str, value: Any) -> str: ...
         def _read_json(self, rel: str) -> Any: ...
         def _file_exists(self, rel: str) -> bool: ...
         def _exists(self, rel: str) -> bool: ...
@@ -60,7 +61,7 @@ class StoreLayout:
 
     def write_entry(self, key: str, entry: dict[str, Any]) -> str:
         """Write the cache entry of ``key`` (``artifacts/{key}/_meta.json``): the commit marker, write it last."""
-        return self._write(self._key_rel(key, _META), encode_json(entry))
+        return self._write_json(self._key_rel(key, _META), entry)
 
     def read_entry(self, key: str) -> dict[str, Any] | None:
         """The cache entry of ``key``, or None when missing or when one of its artifacts is gone."""
@@ -78,19 +79,21 @@ class StoreLayout:
             if not isinstance(group, dict):
                 continue
             for ref in group.values():
-                if isinstance(ref, dict) and "uri" in ref and not self._uri_exists(ref["uri"]):
-                    return None  # an artifact was deleted: the entry no longer holds
+                if isinstance(ref, dict) and "uri" in ref and not self._uri_exists(ref["uri"], "sha256" in ref):
+                    return None  # an artifact was deleted (or a kept object replaced): the entry no longer holds
         return entry
 
-    def _uri_exists(self, uri: Any) -> bool:
+    def _uri_exists(self, uri: Any, hashed: bool = True) -> bool:
         try:
+            if not hashed and getattr(self._backend, "keeps_objects", False):  # memory: only the kept object holds
+                return self._backend.kept(self.relpath(uri)) is not None  # type: ignore[attr-defined]
             return self._exists(self.relpath(uri))
         except (UnsafePathError, TypeError):
             return False  # not in this store: treat as missing so the node recomputes
 
     def write_preview(self, key: str, preview: Any) -> str:
         """Write the preview of ``key`` (``artifacts/{key}/_preview.json``)."""
-        return self._write(self._key_rel(key, _PREVIEW), encode_json(preview))
+        return self._write_json(self._key_rel(key, _PREVIEW), preview)
 
     def read_preview(self, key: str) -> Any:
         """The preview of ``key``, or None when there is none."""
@@ -112,7 +115,7 @@ class StoreLayout:
 
     def write_run(self, run_id: str, manifest: dict[str, Any]) -> str:
         """Write the manifest of a run (``runs/{run_id}.json``) and return its uri."""
-        return self._write(f"{_RUNS}/{safe_name(run_id, 'run id')}.json", encode_json(manifest))
+        return self._write_json(f"{_RUNS}/{safe_name(run_id, 'run id')}.json", manifest)
 
     def read_run(self, run_id: str) -> dict[str, Any]:
         """The manifest of a run.

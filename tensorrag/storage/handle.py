@@ -124,7 +124,7 @@ class CardStorage:
             art = {"type": typ, "data": data, "ext": ext, "sha256": sha256(data), "size": len(data)}
             ref = MEM_PREFIX + name
         else:
-            art = self.store.put(self.key, name, value, typ, ext)
+            art = self.store.keep(self.key, name, value, typ, ext)
             ref = art["uri"]
         old = self._saved.pop(name, None)
         if old is not None:

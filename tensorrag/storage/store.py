@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tensorrag.errors import ArtifactNotFoundError, SpecError, StorageError, TensorragError, UnsafePathError
 from tensorrag.spec import load_json
-from tensorrag.storage._backends import LocalBackend, backend_for
+from tensorrag.storage._backends import LocalBackend, MemoryBackend, backend_for
 from tensorrag.storage._layout import StoreLayout
 from tensorrag.storage.codecs import (
     EXTENSIONS,
@@ -31,6 +31,7 @@ from tensorrag.storage.codecs import (
 )
 from tensorrag.storage.faults import storage_error
 from tensorrag.storage.integrity import check_bytes, check_file
+from tensorrag.storage.live import live_copy, live_value, plain_json
 from tensorrag.storage.memo import ObjectMemo
 from tensorrag.storage.paths import check_root, safe_name, safe_relpath
 
@@ -352,7 +353,20 @@ class ArtifactStore(StoreLayout):
         """
         return self._read_json(self._rel(path))
 
+    def _write_json(self, rel: str, value: Any) -> str:
+        backend = self._backend
+        if isinstance(backend, MemoryBackend):
+            with self._guard("write", rel):
+                backend.keep(rel, plain_json(value), "json", "json")  # what reading it back as JSON would give
+            return self._url_base + rel
+        return self._write(rel, encode_json(value))
+
     def _read_json(self, rel: str) -> Any:
+        backend = self._backend
+        if isinstance(backend, MemoryBackend):
+            kept = backend.kept(rel)
+            if kept is not None and kept[1] == "json":
+                return kept[0]
         data = self._read(rel)
         try:
             return load_json(data, self._url_base + rel)
@@ -393,6 +407,26 @@ class ArtifactStore(StoreLayout):
             digest = backend.write_encoded(rel, type, value, ext)
         self._memo.remember(self._url_base + rel, value, type)
         return {"type": type, "uri": self._url_base + rel, "ext": ext, "sha256": digest[0], "size": digest[1]}
+
+    def keep(self, key: str, name: str, value: Any, type: str | None = None, ext: str | None = None) -> ArtifactRef:
+        """:meth:`put` for a run's own outputs: on ``memory://`` the object is kept as it is.
+
+        There the ref has no ``sha256``/``size`` and the bytes are made only if someone reads them
+        (see :mod:`tensorrag.storage.live`); on every other store this is :meth:`put`.
+
+        Raises:
+            StorageError: the value does not fit ``type``.
+            UnsafePathError: ``key`` or ``name`` is unsafe.
+        """
+        if type is None or type == "any":
+            type = infer_type(value)
+        backend = self._backend
+        if not isinstance(backend, MemoryBackend) or type not in EXTENSIONS:
+            return self.put(key, name, value, type, ext)
+        ext = resolve_ext(type, ext)
+        rel = self._artifact_rel(key, name, ext)
+        backend.keep(rel, live_value(type, value), type, ext)
+        return {"type": type, "uri": self._url_base + rel, "ext": ext}
 
     def put_bytes(self, key: str, name: str, data: Buffer, type: str, ext: str | None = None) -> ArtifactRef:
         """Store already-encoded bytes (e.g. from a payload-mode worker) as an artifact.
@@ -441,11 +475,15 @@ class ArtifactStore(StoreLayout):
         if typ not in EXTENSIONS:
             typ = type_from_ext(ext)  # 'any' or a custom port type: the extension decides
         rel = self._rel(uri)
+        backend = self._backend
+        if isinstance(backend, MemoryBackend):
+            kept = backend.kept(rel)
+            if kept is not None and kept[1] == typ:
+                return live_copy(typ, kept[0])
         hit, obj = self._memo.recall(self._url_base + rel, typ)
         if hit:
             return obj  # written by this process moments ago: skip reading and decoding
         expected = ref.get("sha256") if isinstance(ref, dict) else None
-        backend = self._backend
         if typ == "dataframe" and isinstance(backend, LocalBackend):
             with self._guard("read", rel):
                 if expected:

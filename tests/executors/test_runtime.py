@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import textwrap
 import uuid
 
@@ -52,10 +54,19 @@ def test_run_task_success(store):
     assert isinstance(result, TaskResult)
     assert result.ok
     ref = result.outputs["output"]
-    assert ref["sha256"] == sha256(store.read_bytes(ref["uri"]))
+    assert "sha256" not in ref  # memory:// keeps the object itself: nothing was encoded or hashed
     assert store.get(ref) == {"values": [0, 1]}
+    assert json.loads(store.read_bytes(ref["uri"])) == {"values": [0, 1]}  # bytes made when asked
     assert result.preview is not None
     assert {"execute", "preview", "total"} <= set(result.timings)
+
+
+def test_run_task_on_disk_hashes_its_outputs(tmp_path):
+    disk = open_store(tmp_path)
+    result = run_task(make_task(C.t_source.card_class, {"n": 2}, store=disk))
+    ref = result.outputs["output"]
+    assert ref["sha256"] == sha256(disk.read_bytes(ref["uri"]))
+    assert disk.get(ref) == {"values": [0, 1]}
 
 
 def test_run_task_never_raises_for_a_card_failure(store):
