@@ -9,7 +9,8 @@ card must not change its inputs in place (as with any cached result). Refs from 
 carry no ``sha256``: nothing was hashed, and RAM cannot rot between two reads.
 
 Tables are shared by every store opened under the same ``memory://name`` in this process (a
-project store inside it, a store rebuilt from a task's wire form), and freed with the last of them (fsspec's own memory filesystem is one process-wide dict that never frees).
+project store inside it, a store rebuilt from a task's wire form), and freed with the last of
+them (fsspec's own memory filesystem is one process-wide dict that never frees).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def live_value(type: str, value: Any) -> Any:
 
 
 def plain_json(value: Any) -> Any:
-    """``value`` as its JSON text would read back (NaN and infinities None, keys str, tuples lists), without the text."""
+    """``value`` as its JSON text would read back (NaN and infinities None, keys str, tuples lists), made directly."""
     t = type(value)
     if t is str or t is int or t is bool or value is None:
         return value
