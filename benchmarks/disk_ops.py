@@ -23,7 +23,7 @@ import tensorrag as tr
 from tensorrag.executors import LocalExecutor
 
 OPS = ["stat", "lstat", "open", "mkdir", "makedirs", "rename", "replace", "unlink", "remove", "listdir", "scandir",
-       "fsync"]
+       "fsync", "readlink", "symlink", "link"]
 COUNTS: collections.Counter[tuple[str, str]] = collections.Counter()
 
 
@@ -46,7 +46,8 @@ def _wrap(owner: object, name: str, label: str) -> None:
     real = getattr(owner, name)
 
     def counted(*args: object, **kwargs: object) -> object:
-        COUNTS[(label, _place(args[0]) if args else "other")] += 1
+        if not (owner is builtins and args and isinstance(args[0], int)):  # open(fd): a file object, no path op
+            COUNTS[(label, _place(args[-1] if name == "symlink" else args[0]) if args else "other")] += 1
         return real(*args, **kwargs)
 
     setattr(owner, name, counted)

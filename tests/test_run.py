@@ -216,7 +216,9 @@ def test_storage_layout_user_and_project_arguments(tmp_path):
     assert uri.startswith("file://" + str(root / "artifacts") + "/")
     key = run.manifest()["nodes"]["a"]["key"]
     assert (root / "artifacts" / key / "_meta.json").is_file()
-    assert (root / "artifacts" / key / "_preview.json").is_file()
+    # the preview is folded into _meta.json (no separate file per node); read_preview reads it from there
+    assert run.store.read_preview(key) == {"output_type": run.manifest()["nodes"]["a"]["output_type"],
+                                           "preview": run.preview("a")}
 
 
 def test_storage_layout_from_the_environment(tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tensorrag.cards.identity import current_definition
 from tensorrag.errors import ArtifactCorruptError, CacheTokenError
-from tensorrag.storage.integrity import entry_problems
+from tensorrag.storage.integrity import verify_entry
 
 if TYPE_CHECKING:
     from tensorrag.cards import BaseCard
@@ -73,12 +73,16 @@ def card_token(card: type[BaseCard], config: dict[str, Any], node_id: str) -> st
 
 
 def verified_entry(store: ArtifactStore, key: str) -> tuple[dict[str, Any] | None, list[ArtifactCorruptError]]:
-    """The cache entry of ``key`` when every artifact still matches its sha256, and the mismatches."""
-    entry = store.read_entry(key)
+    """The cache entry of ``key`` when every artifact still matches its sha256, and the mismatches.
+
+    On local disk each artifact costs one ``stat``: the one that reads its stamp also tells it is gone.
+    """
+    local = store.protocol == "file"
+    entry = store.read_entry(key, check_artifacts=not local)
     if entry is None:
         return None, []
-    problems = entry_problems(store, entry)
-    return (None if problems else entry), problems
+    present, problems = verify_entry(store, entry)
+    return (None if problems or not present else entry), problems
 
 
 def refresh_cards(pipeline: Pipeline, selected: set[str]) -> None:

@@ -36,7 +36,7 @@ from tensorrag.executors.capture import capture_output
 from tensorrag.registry import card_registry
 from tensorrag.spec import Task, TaskResult
 from tensorrag.storage import ArtifactStore, CardStorage
-from tensorrag.storage.integrity import entry_stamps, is_abandoned
+from tensorrag.storage.integrity import entry_stamps
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -284,18 +284,15 @@ def commit_entry(
     *,
     attempt: str | None = None,
 ) -> bool:
-    """Write a finished node's ``_preview.json`` and then its cache entry ``_meta.json`` (the commit marker).
+    """Commit a finished node's cache entry ``_meta.json`` (the commit marker; it carries the preview).
 
     The entry names its ``attempt`` (the artifact folder) and a stamp of each artifact, so a
     lookup can refuse an entry of an abandoned attempt or with changed bytes
-    (:mod:`tensorrag.storage.integrity`).
+    (:mod:`tensorrag.storage.integrity`); ``store.read_preview`` reads the preview from it.
 
     Returns:
         False (nothing written) when the engine already abandoned ``attempt``.
     """
-    if attempt is not None and is_abandoned(store, attempt):
-        return False
-    output_type = cls.output_view_type
     entry = {
         "card_type": cls.card_type,
         "node_id": node_id,
@@ -303,16 +300,15 @@ def commit_entry(
         "outputs": result.outputs,
         "extras": result.extras,
         "preview": result.preview,
-        "output_type": output_type,
+        "output_type": cls.output_view_type,
         "logs": result.logs,  # at most TENSORRAG_MAX_LOG_CHARS (capture.LineSink)
         "timings": result.timings,
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "attempt": attempt,
         "stamps": entry_stamps(store, [result.outputs, result.extras]),
     }
-    store.write_preview(cache_key, {"output_type": output_type, "preview": result.preview})
-    store.write_entry(cache_key, entry)
-    return True
+    # The abandon check is part of the commit: on local disk a mark takes the name the commit creates.
+    return store.commit_entry(cache_key, entry, attempt=attempt)
 
 
 def _collect(

@@ -1,8 +1,9 @@
 """The file work under an :class:`~tensorrag.storage.store.ArtifactStore`: one class per kind of filesystem.
 
-* :class:`LocalBackend` (``file://``): plain ``os`` calls, a temp file plus ``os.replace`` per
-  write, and every path checked by :func:`~tensorrag.storage.paths.confine` so a symlink cannot
-  lead out of the opened root.
+* :class:`LocalBackend` (``file://``): plain ``os`` calls; a temp file plus ``os.replace`` per
+  write, except a new artifact, created in place (exclusively, removed if the write fails); each
+  folder checked once by :func:`~tensorrag.storage.paths.confine` so a symlink cannot lead out of
+  the opened root.
 * :class:`MemoryBackend` (``memory://``): a dict of this process freed with its stores
   (:mod:`tensorrag.storage.live`), objects kept unencoded, O(1) writes and existence checks.
 * :class:`FsspecBackend` (everything else: ``s3://``, ...): one ``pipe_file`` (one PUT) per write;
@@ -15,19 +16,23 @@ Every backend works on paths relative to its store (``rel``) and raises the raw 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
+import secrets
+import stat
 from typing import TYPE_CHECKING, Any
 
 from tensorrag._fs import write_atomic, write_atomic_with
 from tensorrag.errors import ArtifactNotFoundError, StorageError
 from tensorrag.storage.codecs import Buffer, encode_to
 from tensorrag.storage.faults import guard
+from tensorrag.storage.integrity import file_stamp
 from tensorrag.storage.paths import confine
 
 if TYPE_CHECKING:
     import builtins
-    import contextlib
 
     from fsspec import AbstractFileSystem
 
@@ -79,6 +84,14 @@ class FsspecBackend:
     def write(self, rel: str, data: Buffer) -> None:
         """Write ``data`` at ``rel`` in one piece (parents created)."""
         self.fs.pipe_file(self.base + rel, data if isinstance(data, bytes) else bytes(data))
+
+    def write_new(self, rel: str, data: Buffer) -> None:
+        """Write a new artifact at ``rel`` (one piece here; in place on local disk when the name is free)."""
+        self.write(rel, data)
+
+    def written_stamp(self, rel: str) -> str | None:
+        """The stamp of the file this backend just created at ``rel`` (taken once), or None if not remembered."""
+        return None
 
     def read(self, rel: str) -> bytes:
         """The bytes at ``rel`` (``FileNotFoundError`` / ``IsADirectoryError`` as raised)."""
@@ -209,7 +222,15 @@ class MemoryBackend(FsspecBackend):
 
 
 class LocalBackend(FsspecBackend):
-    """``file://``: direct ``os`` calls on paths confined to the opened root."""
+    """``file://``: direct ``os`` calls on paths confined to the opened root.
+
+    Confinement is checked once per folder, not per operation: a folder this backend created, or
+    found by ``lstat`` to be a real folder (or a symlink resolving inside the root), is remembered.
+    The last part of a path is never followed out of the root: reads open it with ``O_NOFOLLOW``
+    (a symlink is then resolved and checked), existence checks ``lstat`` it, and writes never write
+    through it (an exclusive create fails on a symlink; a replace swaps the link itself). A folder
+    swapped for a symlink *after* it was checked, while the store is open, is not noticed.
+    """
 
     cheap_exists = True
     is_local = True
@@ -217,15 +238,162 @@ class LocalBackend(FsspecBackend):
     def __init__(self, fs: AbstractFileSystem, root: str, url: str, options: dict[str, Any], jail: str) -> None:
         super().__init__(fs, root, url, options, jail)
         self._listing_cache = False  # os calls see the disk as it is
+        self._dirs: set[str] = set()  # folders checked to stay inside the root
+        self._stamps: dict[str, str] = {}  # full path -> stamp of a file created in place here (until taken)
+
+    # ------------------------------------------------------------------ confinement, once per folder
+
+    def _uri(self, full: str) -> str:
+        return self.url_base + full[len(self.base) :] if full.startswith(self.base) else self.url
+
+    def _check_dir(self, folder: str) -> None:
+        """Check (once) that the existing part of ``folder`` stays inside the opened root."""
+        if folder in self._dirs or len(folder) <= len(self.jail):
+            return
+        self._check_dir(folder.rsplit("/", 1)[0])
+        try:
+            st = os.lstat(folder)
+        except OSError:
+            return  # missing: nothing below it exists either, and nothing to remember
+        if stat.S_ISLNK(st.st_mode):
+            confine(folder, self.jail, self._uri(folder))  # raises when it leads out of the root
+        elif not stat.S_ISDIR(st.st_mode):
+            return
+        self._remember(folder)
+
+    def _remember(self, folder: str) -> None:
+        if len(self._dirs) > 100_000:
+            self._dirs.clear()  # bounded: forgetting only costs one lstat per folder again
+        self._dirs.add(folder)
+
+    def _forget(self, full: str) -> None:
+        prefix = full + "/"
+        self._dirs -= {d for d in self._dirs if d == full or d.startswith(prefix)}
+
+    def _ensure_dir(self, folder: str) -> None:
+        """Create ``folder`` (and its parents) unless known; an existing one is checked instead."""
+        if folder in self._dirs:
+            return
+        if len(folder) <= len(self.jail):
+            os.makedirs(folder or "/", exist_ok=True)  # the opened root itself (may be a symlink: fine)
+            self._remember(folder)
+            return
+        self._ensure_dir(folder.rsplit("/", 1)[0])  # the parent is checked before anything is made in it
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            self._check_dir(folder)
+            return
+        except FileNotFoundError:  # the parent was removed since it was checked
+            self._forget(folder.rsplit("/", 1)[0])
+            self._ensure_dir(folder.rsplit("/", 1)[0])
+            os.makedirs(folder, exist_ok=True)
+        self._remember(folder)
 
     def path(self, rel: str) -> str:
         """The local path of ``rel``, checked to stay inside the opened root after resolving symlinks."""
         full = self.full(rel)
-        confine(full, self.jail, self.url_base + rel)
+        if rel and full not in self._dirs:
+            self._check_dir(full.rsplit("/", 1)[0])
+            try:
+                st = os.lstat(full)
+            except OSError:
+                return full
+            if stat.S_ISLNK(st.st_mode):
+                confine(full, self.jail, self.url_base + rel)
         return full
 
+    # ------------------------------------------------------------------ writes
+
     def write(self, rel: str, data: Buffer) -> None:
-        write_atomic(self.path(rel), data)
+        full = self.full(rel)
+        self._ensure_dir(full.rsplit("/", 1)[0])
+        self._stamps.pop(full, None)
+        write_atomic(full, data)
+
+    def write_new(self, rel: str, data: Buffer) -> None:
+        # In place when the name is free (an immutable artifact in its attempt's folder); else atomically.
+        if not self.create(rel, data):
+            self.write(rel, data)
+
+    def create(self, rel: str, data: Buffer) -> bool:
+        """Write ``data`` at ``rel`` in place if nothing is there (False, nothing written, if something is).
+
+        Nothing refers to the new file until this returns, and a failed write removes it, so a reader
+        that finds it through a cache entry (written later) never sees half of it.
+        """
+        full = self.full(rel)
+        folder = full.rsplit("/", 1)[0]
+        self._ensure_dir(folder)
+        try:
+            fd = os.open(full, _CREATE, 0o666)
+        except FileExistsError:
+            return False
+        except FileNotFoundError:  # the folder was removed since it was checked
+            self._forget(folder)
+            self._ensure_dir(folder)
+            fd = os.open(full, _CREATE, 0o666)
+        try:
+            try:
+                view = memoryview(data).cast("B")
+                while view:  # os.write may write less than asked
+                    view = view[os.write(fd, view) :]
+                st = os.fstat(fd)
+            finally:
+                os.close(fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(full)
+            raise
+        if len(self._stamps) > 10_000:
+            self._stamps.clear()
+        self._stamps[full] = file_stamp(st)
+        return True
+
+    def written_stamp(self, rel: str) -> str | None:
+        return self._stamps.pop(self.full(rel), None)
+
+    def link_folder(self, rel: str, target: str) -> bool:
+        """Point the folder link ``rel`` at its sibling folder ``target``, atomically (replacing a link).
+
+        Returns:
+            False when nothing was linked: ``rel`` is a real folder, or this file system has no symlinks.
+        """
+        full = self.full(rel)
+        folder = full.rsplit("/", 1)[0]
+        self._ensure_dir(folder)
+        try:
+            os.symlink(target, full, target_is_directory=True)
+        except FileExistsError:
+            tmp = f"{folder}/.tmp-{secrets.token_hex(8)}"
+            try:
+                os.symlink(target, tmp, target_is_directory=True)
+                os.replace(tmp, full)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                if exc.errno in _NOT_A_LINK:
+                    return False  # a real folder (an older layout): the caller writes the entry into it
+                raise
+        except (NotImplementedError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno not in _NO_SYMLINKS:
+                raise
+            return False
+        self._remember(full)  # ours, pointing at a folder just written inside the root
+        return True
+
+    def read_link(self, rel: str) -> str | None:
+        """The target of the link at ``rel``: None when nothing is there, "" when it is not a link."""
+        full = self.full(rel)
+        self._check_dir(full.rsplit("/", 1)[0])
+        try:
+            return os.readlink(full)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:
+                return ""
+            raise
 
     def write_encoded(self, rel: str, type: str, value: Any, ext: str) -> tuple[str, int]:
         """Encode ``value`` natively (pyarrow/joblib write the temp file) and return its (sha256, size)."""
@@ -236,37 +404,75 @@ class LocalBackend(FsspecBackend):
             encode_to(type, value, tmp, ext)
             digest = _sha256_file(tmp)
 
-        write_atomic_with(self.path(rel), fill)
+        full = self.full(rel)
+        self._ensure_dir(full.rsplit("/", 1)[0])
+        self._stamps.pop(full, None)
+        write_atomic_with(full, fill)
         return digest
 
+    # ------------------------------------------------------------------ reads
+
     def read(self, rel: str) -> bytes:
-        with open(self.path(rel), "rb") as f:
+        full = self.full(rel)
+        self._check_dir(full.rsplit("/", 1)[0])
+        if not _NOFOLLOW:
+            confine(full, self.jail, self.url_base + rel)  # no O_NOFOLLOW here: resolve the path first
+        try:
+            fd = os.open(full, _READ | _NOFOLLOW)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            confine(full, self.jail, self.url_base + rel)  # a symlink: follow it only inside the root
+            fd = os.open(full, _READ)
+        with open(fd, "rb") as f:
             return f.read()
 
     def read_parquet(self, rel: str, missing: ArtifactNotFoundError) -> Any:
         """The dataframe in the parquet file at ``rel``, memory-mapped (``missing`` raised if it is gone)."""
         return _read_parquet_file(self.path(rel), self.url_base + rel, missing)
 
+    def _lstat(self, rel: str) -> os.stat_result | None:
+        full = self.full(rel)
+        if not rel:
+            return os.stat(full) if os.path.exists(full) else None
+        self._check_dir(full.rsplit("/", 1)[0])
+        try:
+            st = os.lstat(full)
+        except OSError:
+            return None
+        if not stat.S_ISLNK(st.st_mode):
+            return st
+        confine(full, self.jail, self.url_base + rel)
+        try:
+            return os.stat(full)
+        except OSError:
+            return None
+
     def file_exists(self, rel: str) -> bool:
-        return os.path.isfile(self.path(rel))
+        st = self._lstat(rel)
+        return st is not None and stat.S_ISREG(st.st_mode)
 
     def exists(self, rel: str) -> bool:
-        return os.path.exists(self.path(rel))
+        return self._lstat(rel) is not None
 
     def delete(self, rel: str, recursive: bool) -> None:
         full = self.base + rel
-        self.path(rel)
+        confine(full, self.jail, self.url_base + rel)
+        self._stamps.pop(full, None)
         if os.path.isdir(full) and not os.path.islink(full):
             if not recursive:
                 raise _folder_error(self.url_base + rel)
             import shutil
 
+            self._forget(full)
             shutil.rmtree(full)
         else:
+            self._forget(full)
             os.remove(full)
 
     def list(self, rel: str) -> builtins.list[str]:
-        full = self.path(rel)
+        full = self.full(rel)
+        self._check_dir(full)
         cut = len(self.base)
         if os.path.isfile(full):
             return [rel]
@@ -278,8 +484,10 @@ class LocalBackend(FsspecBackend):
         return sorted(out)
 
     def list_folders(self, rel: str) -> builtins.list[str]:
+        full = self.full(rel)
+        self._check_dir(full)
         try:
-            with os.scandir(self.path(rel)) as it:
+            with os.scandir(full) as it:
                 found = [e for e in it if e.is_dir() and not e.name.startswith(".")]
         except (FileNotFoundError, NotADirectoryError):
             return []
@@ -288,6 +496,15 @@ class LocalBackend(FsspecBackend):
         return sorted(
             e.name for e in found if not e.is_symlink() or os.path.join(os.path.realpath(e.path), "").startswith(jail)
         )
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC
+_READ = os.O_RDONLY | _CLOEXEC
+# rename(link, real folder) fails with one of these; symlink() with one of _NO_SYMLINKS where there are none.
+_NOT_A_LINK = frozenset({errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR})
+_NO_SYMLINKS = frozenset({errno.EPERM, errno.ENOSYS, errno.EOPNOTSUPP, getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)})
 
 
 def backend_for(protocol: str) -> type[FsspecBackend]:

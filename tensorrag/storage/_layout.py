@@ -6,8 +6,15 @@ Under a project root (``{root}/{user}/workspace/{project}``, see :class:`~tensor
     _history/{stamp}-{hex}.json        every saved version
     runs/{run_id}.json                 run manifests
     artifacts/{key}-{attempt}/{name}.{ext}  immutable outputs (one folder per execution)
-    artifacts/{key}/_meta.json         cache entry (written last)
-    artifacts/{key}/_preview.json      node preview
+    artifacts/{key}/_meta.json         cache entry (written last; it holds the node's preview)
+    artifacts/{key}/_preview.json      a preview written by write_preview (read_preview falls back to _meta.json)
+
+On local disk an attempt writes its entry into its own folder (``artifacts/{key}-{attempt}/_meta.json``,
+in place: nothing names that folder yet) and commits it with one atomic step, a symlink
+``artifacts/{key} -> {key}-{attempt}`` (a link already there is replaced atomically), so
+``artifacts/{key}/_meta.json`` is where it always was. Where there are no symlinks, or
+``artifacts/{key}`` is a real folder from an older layout, the entry is also written there.
+Elsewhere (memory, object stores) ``_meta.json`` is one PUT into ``artifacts/{key}/``.
 
 :class:`StoreLayout` is a mixin of :class:`~tensorrag.storage.store.ArtifactStore`: every store
 (a worker's store opened from the wire included) reads and writes this layout relative to its root.
@@ -21,11 +28,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from tensorrag.errors import ArtifactNotFoundError, UnsafePathError, name_list
 from tensorrag.storage.codecs import encode_json
-from tensorrag.storage.integrity import is_abandoned
+from tensorrag.storage.integrity import ABANDONED, is_abandoned
 from tensorrag.storage.paths import safe_name, safe_relpath
 
 if TYPE_CHECKING:
     import builtins
+    import contextlib
 
     from tensorrag.storage._backends import FsspecBackend
     from tensorrag.storage.codecs import Buffer
@@ -39,6 +47,7 @@ _PIPELINE = "_pipeline.json"
 _HISTORY = "_history"
 _RUNS = "runs"
 _ARTIFACTS = "artifacts"
+_MARK = "abandoned"  # the key of an attempt's _meta.json that marks it abandoned (local disk)
 
 
 class StoreLayout:
@@ -51,6 +60,7 @@ class StoreLayout:
 
         def _write(self, rel: str, data: Buffer) -> str: ...
         def _write_json(self, rel: str, value: Any) -> str: ...
+        def _guard(self, op: str, rel: str) -> contextlib.AbstractContextManager[None]: ...
         def _read_json(self, rel: str) -> Any: ...
         def _file_exists(self, rel: str) -> bool: ...
         def _exists(self, rel: str) -> bool: ...
@@ -63,24 +73,94 @@ class StoreLayout:
         """Write the cache entry of ``key`` (``artifacts/{key}/_meta.json``): the commit marker, write it last."""
         return self._write_json(self._key_rel(key, _META), entry)
 
-    def read_entry(self, key: str) -> dict[str, Any] | None:
-        """The cache entry of ``key``, or None when missing or when one of its artifacts is gone."""
-        if self._backend.cheap_exists and not self._file_exists(self._key_rel(key, _META)):
-            return None  # the common miss, without raising and catching an exception
-        try:
-            entry = self._read_json(self._key_rel(key, _META))
-        except ArtifactNotFoundError:
-            return None
-        if not isinstance(entry, dict):
-            return None
-        if isinstance(entry.get("attempt"), str) and is_abandoned(cast("ArtifactStore", self), entry["attempt"]):
-            return None  # committed by an attempt the engine had given up on (timeout, cancel)
+    def commit_entry(self, key: str, entry: dict[str, Any], attempt: str | None = None) -> bool:
+        """Commit the cache entry of ``key`` written by ``attempt`` (its artifacts' folder) and return True.
+
+        Returns:
+            False, writing nothing, when ``attempt`` was abandoned (see :mod:`~tensorrag.storage.integrity`).
+        """
+        backend = self._backend
+        if attempt is None:
+            self.write_entry(key, entry)
+            return True
+        if not backend.is_local:
+            if is_abandoned(cast("ArtifactStore", self), attempt):
+                return False
+            self.write_entry(key, entry)
+            return True
+        data = encode_json(entry)
+        own = f"{_ARTIFACTS}/{safe_name(attempt, 'attempt')}/{_META}"
+        with self._guard("write", own):
+            if not backend.create(own, data):  # type: ignore[attr-defined]
+                return False  # the mark of an abandoned attempt is there (or this attempt committed already)
+            if backend.link_folder(self._key_dir(key), attempt):  # type: ignore[attr-defined]
+                return True
+        self._write(self._key_rel(key, _META), data)  # no symlinks here, or a real folder from before
+        return True
+
+    def mark_abandoned(self, attempt: str) -> None:
+        """Mark ``attempt`` abandoned: its entry is neither committed nor served (see ``integrity.abandon``)."""
+        folder = f"{_ARTIFACTS}/{safe_name(attempt, 'attempt')}"
+        if not self._backend.is_local:
+            self._write(f"{folder}/{ABANDONED}", b"")
+            return
+        mark = encode_json({_MARK: True, "attempt": attempt, "outputs": {}, "extras": {}})
+        with self._guard("write", f"{folder}/{_META}"):
+            self._backend.write_new(f"{folder}/{_META}", mark)  # takes the commit's name, or replaces the entry
+
+    def attempt_abandoned(self, attempt: str) -> bool:
+        """Whether ``attempt`` was marked abandoned."""
+        folder = f"{_ARTIFACTS}/{safe_name(attempt, 'attempt')}"
+        if self._backend.is_local:
+            try:
+                own = self._read_json(f"{folder}/{_META}")
+            except ArtifactNotFoundError:
+                own = None
+            if isinstance(own, dict) and own.get(_MARK):
+                return True
+        return self._file_exists(f"{folder}/{ABANDONED}")  # also a mark written by an older version
+
+    def read_entry(self, key: str, check_artifacts: bool = True) -> dict[str, Any] | None:
+        """The cache entry of ``key``, or None when missing, abandoned or when one of its artifacts is gone.
+
+        Args:
+            key: the cache key.
+            check_artifacts: check that every artifact it lists exists (``verified_entry`` does this
+                itself on local disk, with the ``stat`` that reads each artifact's stamp).
+        """
+        entry = self._entry(key)
+        if entry is None or not check_artifacts:
+            return entry
         for group in (entry.get("outputs"), entry.get("extras")):
             if not isinstance(group, dict):
                 continue
             for ref in group.values():
                 if isinstance(ref, dict) and "uri" in ref and not self._uri_exists(ref["uri"], "sha256" in ref):
                     return None  # an artifact was deleted (or a kept object replaced): the entry no longer holds
+        return entry
+
+    def _entry(self, key: str) -> dict[str, Any] | None:
+        backend = self._backend
+        folder = self._key_dir(key)
+        # Local disk: one readlink says "no entry" (the common miss) or names the attempt that committed.
+        target = backend.read_link(folder) if backend.is_local else ""  # type: ignore[attr-defined]
+        if target is None:
+            return None
+        own = bool(target) and _plain_name(target)
+        rel = f"{_ARTIFACTS}/{target}/{_META}" if own else f"{folder}/{_META}"
+        if not backend.is_local and backend.cheap_exists and not self._file_exists(rel):
+            return None  # the common miss, without raising and catching an exception
+        try:
+            entry = self._read_json(rel)
+        except ArtifactNotFoundError:
+            return None
+        if not isinstance(entry, dict) or entry.get(_MARK):
+            return None  # not an entry, or the mark of an abandoned attempt
+        attempt = entry.get("attempt")
+        if own and attempt == target:
+            return entry  # the attempt's own file: an abandon mark would have replaced it
+        if isinstance(attempt, str) and is_abandoned(cast("ArtifactStore", self), attempt):
+            return None  # committed by an attempt the engine had given up on (timeout, cancel)
         return entry
 
     def _uri_exists(self, uri: Any, hashed: bool = True) -> bool:
@@ -96,11 +176,19 @@ class StoreLayout:
         return self._write_json(self._key_rel(key, _PREVIEW), preview)
 
     def read_preview(self, key: str) -> Any:
-        """The preview of ``key``, or None when there is none."""
+        """The preview of ``key``, or None when there is none.
+
+        ``_preview.json`` when one was written, else ``{"output_type", "preview"}`` from the cache
+        entry, which carries the node's preview (a commit writes no separate file).
+        """
         try:
             return self._read_json(self._key_rel(key, _PREVIEW))
         except ArtifactNotFoundError:
+            pass
+        entry = self._entry(key)
+        if entry is None or "preview" not in entry:
             return None
+        return {"output_type": entry.get("output_type"), "preview": entry["preview"]}
 
     @staticmethod
     def _artifact_rel(key: str, name: str, ext: str) -> str:
@@ -110,6 +198,10 @@ class StoreLayout:
     @staticmethod
     def _key_rel(key: str, name: str) -> str:
         return f"{_ARTIFACTS}/{safe_name(key, 'artifact key')}/{name}"
+
+    @staticmethod
+    def _key_dir(key: str) -> str:
+        return f"{_ARTIFACTS}/{safe_name(key, 'artifact key')}"
 
     # ------------------------------------------------------------------ runs
 
@@ -180,3 +272,10 @@ class StoreLayout:
         if not name.endswith(".json"):
             name += ".json"
         return self._read_json(f"{_HISTORY}/{name}")  # type: ignore[no-any-return]
+
+
+def _plain_name(name: str) -> bool:
+    try:
+        return safe_name(name) == name
+    except UnsafePathError:
+        return False

@@ -8,10 +8,15 @@
   :func:`entry_problems` compares them at lookup and hashes an artifact only when its stamp
   changed, so an unchanged cache hit costs one ``stat`` (or ``HEAD``) per artifact. Memory
   stores have no stamps and are always hashed (the bytes are in RAM).
-* **Abandoned attempts.** When the engine gives up on an attempt (timeout, cancel) it writes
-  ``artifacts/{attempt}/_abandoned``. A worker checks it before committing, and
-  ``read_entry`` refuses an entry whose attempt is marked, so whichever comes first, the
-  abandoned work is never served.
+  Files a local store has just created in place carry the stamp taken when they were written
+  (no ``stat`` at commit).
+* **Abandoned attempts.** When the engine gives up on an attempt (timeout, cancel) it marks it.
+  On local disk the mark *is* the attempt's ``artifacts/{attempt}/_meta.json``: the commit
+  creates that file exclusively, so a mark written first makes the commit fail, and a mark
+  written after replaces the committed entry, which is then never served (no check at lookup).
+  Elsewhere the mark is ``artifacts/{attempt}/_abandoned``: a worker checks it before
+  committing and ``read_entry`` refuses an entry whose attempt is marked. Either way, whichever
+  comes first, the abandoned work is never served.
 """
 
 from __future__ import annotations
@@ -26,10 +31,25 @@ from tensorrag.errors import ArtifactCorruptError, StorageError, UnsafePathError
 if TYPE_CHECKING:
     from tensorrag.storage.store import ArtifactStore
 
-__all__ = ["ABANDONED", "abandon", "check_bytes", "entry_problems", "entry_stamps", "is_abandoned", "stamp"]
+__all__ = [
+    "ABANDONED",
+    "abandon",
+    "check_bytes",
+    "entry_problems",
+    "entry_stamps",
+    "file_stamp",
+    "is_abandoned",
+    "stamp",
+    "verify_entry",
+]
 
 #: Marker file in an attempt's folder: the engine gave up on that attempt.
 ABANDONED = "_abandoned"
+
+
+def file_stamp(st: os.stat_result) -> str:
+    """The stamp of a local file from its ``stat`` (size, mtime, ctime, inode)."""
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 def _full(store: ArtifactStore, uri: str) -> str:
@@ -41,8 +61,7 @@ def stamp(store: ArtifactStore, uri: str) -> str | None:
     try:
         full = _full(store, uri)
         if store.protocol == "file":
-            st = os.stat(full)
-            return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+            return file_stamp(os.stat(full))
         if store.protocol == "memory":
             return None  # hashing RAM is cheap, and memory files have no reliable mtime
         if hasattr(store.fs, "invalidate_cache"):
@@ -59,14 +78,31 @@ def entry_stamps(store: ArtifactStore, groups: list[dict[str, Any]]) -> dict[str
         for ref in group.values():
             uri = ref.get("uri") if isinstance(ref, dict) else None
             if isinstance(uri, str):
-                s = stamp(store, uri)
+                s = _written_stamp(store, uri) or stamp(store, uri)
                 if s is not None:
                     out[uri] = s
     return out
 
 
+def _written_stamp(store: ArtifactStore, uri: str) -> str | None:
+    try:
+        return store._backend.written_stamp(store.relpath(uri))
+    except (UnsafePathError, TypeError):
+        return None
+
+
 def entry_problems(store: ArtifactStore, entry: dict[str, Any]) -> list[ArtifactCorruptError]:
     """The artifacts of a cache entry whose bytes no longer match their sha256 (see the module docstring)."""
+    return verify_entry(store, entry)[1]
+
+
+def verify_entry(store: ArtifactStore, entry: dict[str, Any]) -> tuple[bool, list[ArtifactCorruptError]]:
+    """(whether every artifact of a cache entry is still there, those whose bytes no longer match their sha256).
+
+    On local disk the ``stat`` that takes an artifact's stamp also tells that it is gone, so a
+    lookup costs one ``stat`` per artifact; elsewhere a missing artifact is left to ``read_entry``.
+    """
+    local = store.protocol == "file"
     stamps = entry.get("stamps")
     recorded: dict[str, Any] = stamps if isinstance(stamps, dict) else {}
     problems: list[ArtifactCorruptError] = []
@@ -74,10 +110,14 @@ def entry_problems(store: ArtifactStore, entry: dict[str, Any]) -> list[Artifact
         if not isinstance(group, dict):
             continue
         for ref in group.values():
-            if not isinstance(ref, dict) or not isinstance(ref.get("uri"), str) or not ref.get("sha256"):
+            if not isinstance(ref, dict) or not isinstance(ref.get("uri"), str):
                 continue
             uri = ref["uri"]
-            now = stamp(store, uri)
+            now = stamp(store, uri) if local or ref.get("sha256") else None
+            if now is None and local:
+                return False, []  # gone (or not in this store): the entry no longer holds
+            if not ref.get("sha256"):
+                continue
             if now is not None and now == recorded.get(uri):
                 continue  # unchanged since the commit: no need to read it
             if now is None and store.protocol not in ("file", "memory"):
@@ -88,7 +128,7 @@ def entry_problems(store: ArtifactStore, entry: dict[str, Any]) -> list[Artifact
                 problems.append(exc)
             except StorageError:
                 continue  # gone or unreadable: read_entry already treats a missing artifact as a miss
-    return problems
+    return True, problems
 
 
 def _read(store: ArtifactStore, uri: str) -> bytes | memoryview:
@@ -112,12 +152,12 @@ def check_file(uri: str, path: str, expected: str) -> None:
 
 def abandon(store: ArtifactStore, attempt: str) -> None:
     """Mark ``attempt`` abandoned: no cache entry pointing at it is committed or served."""
-    store.write_bytes(f"artifacts/{attempt}/{ABANDONED}", b"")
+    store.mark_abandoned(attempt)
 
 
 def is_abandoned(store: ArtifactStore, attempt: str) -> bool:
     """Whether the engine gave up on ``attempt``."""
     try:
-        return store._file_exists(f"artifacts/{attempt}/{ABANDONED}")  # a file check: O(1) on memory://
+        return store.attempt_abandoned(attempt)
     except (UnsafePathError, StorageError):
         return False

@@ -4,8 +4,9 @@ Artifacts are immutable (every attempt writes its own folder), so an object reme
 uri stays valid until the file is deleted. A hit must equal a fresh read, and consumers get a safe
 view, never the producer's object: DataFrames that parquet round-trips exactly (default index,
 string column names, no ``object`` columns) come back as a shallow copy under pandas
-copy-on-write (a deep copy without it); ``bytes`` are immutable. JSON is not memoised (encoding
-changes it: NaN becomes null, tuples lists) and neither are models (mutable and opaque).
+copy-on-write (a deep copy without it); ``bytes`` are immutable. JSON is remembered as the
+``bytes`` written (encoding changes it: NaN becomes null, tuples lists), which the store decodes
+again on a hit, so it skips only the read. Models are not memoised (mutable and opaque).
 The memo is bounded by an estimate of the bytes it holds and evicts least recently used first.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 
 __all__ = ["ObjectMemo"]
 
-_MEMO_TYPES = ("dataframe", "bytes")
+_MEMO_TYPES = ("dataframe", "bytes", "json")  # json: its encoded bytes
 
 
 class ObjectMemo:
@@ -33,7 +34,7 @@ class ObjectMemo:
         """Keep ``value`` for ``uri`` if its type is safe to share and it fits."""
         if type not in _MEMO_TYPES or (type == "dataframe" and not _round_trips(value)):
             return
-        if type == "bytes" and not isinstance(value, bytes):
+        if type in ("bytes", "json") and not isinstance(value, bytes):
             return  # bytearray / memoryview can still change
         size = _size_of(value, type)
         if size > self.max_bytes // 2:

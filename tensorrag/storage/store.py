@@ -1,7 +1,10 @@
 """``ArtifactStore``: artifacts, cache entries, run manifests and pipeline documents over fsspec.
 
 Writes are atomic: a temp file in the same folder plus ``os.replace`` on local disk, one
-``pipe_file`` (one PUT) on memory and object stores, so readers never see half a file. The file
+``pipe_file`` (one PUT) on memory and object stores, so readers never see half a file. A new
+artifact (``put``) on local disk is created in place when its name is free: nothing refers to it
+until ``put`` returns its ref, a failed write removes it, and a reader goes by the cache entry,
+written after it (an artifact written again is replaced atomically). The file
 work is done by one backend per kind of filesystem (:mod:`tensorrag.storage._backends`); the
 layout under a project root (design.md §5) is :class:`~tensorrag.storage._layout.StoreLayout`.
 Any fsspec URL works (``s3://`` needs ``pip install 'tensorrag[s3]'``).
@@ -398,7 +401,8 @@ class ArtifactStore(StoreLayout):
         if not isinstance(backend, LocalBackend) or type in ("json", "bytes"):
             data, ext = encode_buffer(type, value, ext)
             art = self._put_encoded(key, name, data, type, ext)
-            self._memo.remember(art["uri"], value, type)
+            # JSON is remembered as the bytes written (encoding changes it: NaN -> null, tuples -> lists).
+            self._memo.remember(art["uri"], bytes(data) if type == "json" else value, type)
             return art
         # Local parquet/joblib: pyarrow/joblib write the temp file natively, then it is hashed in place.
         ext = resolve_ext(type, ext)
@@ -444,7 +448,10 @@ class ArtifactStore(StoreLayout):
         return self._put_encoded(key, name, data, type, ext)
 
     def _put_encoded(self, key: str, name: str, data: Buffer, type: str, ext: str) -> ArtifactRef:
-        uri = self._write(self._artifact_rel(key, name, ext), data)
+        rel = self._artifact_rel(key, name, ext)
+        with self._guard("write", rel):
+            self._backend.write_new(rel, data)
+        uri = self._url_base + rel
         return {"type": type, "uri": uri, "ext": ext, "sha256": sha256(data), "size": memoryview(data).nbytes}
 
     def get(self, ref: ArtifactRef | str) -> Any:
@@ -481,8 +488,8 @@ class ArtifactStore(StoreLayout):
             if kept is not None and kept[1] == typ:
                 return live_copy(typ, kept[0])
         hit, obj = self._memo.recall(self._url_base + rel, typ)
-        if hit:
-            return obj  # written by this process moments ago: skip reading and decoding
+        if hit:  # written by this process moments ago: skip reading (and decoding, but for JSON)
+            return decode(typ, obj, ext) if typ == "json" else obj
         expected = ref.get("sha256") if isinstance(ref, dict) else None
         if typ == "dataframe" and isinstance(backend, LocalBackend):
             with self._guard("read", rel):
