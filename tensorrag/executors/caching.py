@@ -9,12 +9,13 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+from tensorrag.cards.base import BaseCard
+from tensorrag.cards.decorator import FunctionCard
 from tensorrag.cards.identity import current_definition
 from tensorrag.errors import ArtifactCorruptError, CacheTokenError
 from tensorrag.storage.integrity import verify_entry
 
 if TYPE_CHECKING:
-    from tensorrag.cards import BaseCard
     from tensorrag.pipeline import Pipeline
     from tensorrag.storage import ArtifactStore
 
@@ -53,6 +54,8 @@ def card_token(card: type[BaseCard], config: dict[str, Any], node_id: str) -> st
     Raises:
         CacheTokenError: ``cache_token`` raised or returned something other than a str or None.
     """
+    if _reads_nothing_outside(card):
+        return ""  # the default: no instance needed (this runs for every node of every run)
     where = f"node {node_id!r} ({card.card_type})"
     try:
         token = card().cache_token(dict(config))
@@ -70,6 +73,13 @@ def card_token(card: type[BaseCard], config: dict[str, Any], node_id: str) -> st
             card_type=card.card_type,
         )
     return token
+
+
+def _reads_nothing_outside(card: type[BaseCard]) -> bool:
+    method = card.cache_token
+    if method is BaseCard.cache_token:
+        return True
+    return method is FunctionCard.cache_token and getattr(card, "_cache_token", None) is None
 
 
 def verified_entry(store: ArtifactStore, key: str) -> tuple[dict[str, Any] | None, list[ArtifactCorruptError]]:

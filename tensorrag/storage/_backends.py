@@ -33,6 +33,7 @@ from tensorrag.storage.paths import confine
 
 if TYPE_CHECKING:
     import builtins
+    from collections.abc import Callable
 
     from fsspec import AbstractFileSystem
 
@@ -164,9 +165,9 @@ class MemoryBackend(FsspecBackend):
         self._listing_cache = False  # the dict is the listing: nothing to refresh
         self.table = table_for("/" + root.strip("/").split("/", 1)[0])  # memory://name/...: one table per name
 
-    def keep(self, rel: str, value: Any, type: str, ext: str) -> None:
-        """Hold ``value`` at ``rel`` as it is (encoded when its bytes are first read)."""
-        self.table.keep(self.base + rel, value, type, ext)
+    def keep(self, rel: str, value: Any, type: str, ext: str, encoder: Callable[[Any], bytes] | None = None) -> None:
+        """Hold ``value`` at ``rel`` as it is (encoded, by ``encoder`` if given, when its bytes are first read)."""
+        self.table.keep(self.base + rel, value, type, ext, encoder)
 
     def kept(self, rel: str) -> tuple[Any, str, str] | None:
         """The object held at ``rel`` as ``(value, type, ext)``, or None when it is bytes or absent."""

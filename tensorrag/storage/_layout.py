@@ -59,7 +59,7 @@ class StoreLayout:
         _backend: FsspecBackend
 
         def _write(self, rel: str, data: Buffer) -> str: ...
-        def _write_json(self, rel: str, value: Any) -> str: ...
+        def _write_json(self, rel: str, value: Any, plain: bool = False, indent: int | None = None) -> str: ...
         def _guard(self, op: str, rel: str) -> contextlib.AbstractContextManager[None]: ...
         def _read_json(self, rel: str) -> Any: ...
         def _file_exists(self, rel: str) -> bool: ...
@@ -86,7 +86,7 @@ class StoreLayout:
         if not backend.is_local:
             if is_abandoned(cast("ArtifactStore", self), attempt):
                 return False
-            self.write_entry(key, entry)
+            self._write_json(self._key_rel(key, _META), entry, plain=True)  # built of plain JSON values
             return True
         data = encode_json(entry)
         own = f"{_ARTIFACTS}/{safe_name(attempt, 'attempt')}/{_META}"
@@ -207,7 +207,8 @@ class StoreLayout:
 
     def write_run(self, run_id: str, manifest: dict[str, Any]) -> str:
         """Write the manifest of a run (``runs/{run_id}.json``) and return its uri."""
-        return self._write_json(f"{_RUNS}/{safe_name(run_id, 'run id')}.json", manifest)
+        # A manifest is made of plain JSON values (RunState.to_manifest): memory stores keep it as is.
+        return self._write_json(f"{_RUNS}/{safe_name(run_id, 'run id')}.json", manifest, plain=True)
 
     def read_run(self, run_id: str) -> dict[str, Any]:
         """The manifest of a run.
@@ -238,10 +239,15 @@ class StoreLayout:
         Graphs up to 200 nodes are indented for people and diffs; larger ones are compact, because
         indented JSON goes through Python's slow encoder (~0.2 ms per node).
         """
-        nodes = doc.get("nodes")
-        data = encode_json(doc, indent=2 if not isinstance(nodes, list) or len(nodes) <= 200 else None)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        self._write(f"{_HISTORY}/{stamp}-{secrets.token_hex(3)}.json", data)
+        history = f"{_HISTORY}/{stamp}-{secrets.token_hex(3)}.json"
+        nodes = doc.get("nodes")
+        indent = 2 if not isinstance(nodes, list) or len(nodes) <= 200 else None
+        if getattr(self._backend, "keeps_objects", False):  # memory: a document is plain JSON, kept as is
+            self._write_json(history, doc, plain=True, indent=indent)
+            return self._write_json(_PIPELINE, doc, plain=True, indent=indent)
+        data = encode_json(doc, indent=indent)
+        self._write(history, data)
         return self._write(_PIPELINE, data)
 
     def read_pipeline(self) -> dict[str, Any]:

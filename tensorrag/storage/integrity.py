@@ -74,6 +74,8 @@ def stamp(store: ArtifactStore, uri: str) -> str | None:
 def entry_stamps(store: ArtifactStore, groups: list[dict[str, Any]]) -> dict[str, str]:
     """Uri -> stamp for every artifact ref (with a uri) in ``groups`` (outputs, extras)."""
     out: dict[str, str] = {}
+    if store.protocol == "memory":
+        return out  # memory files have no stamp (see stamp)
     for group in groups:
         for ref in group.values():
             uri = ref.get("uri") if isinstance(ref, dict) else None

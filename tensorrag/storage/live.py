@@ -19,9 +19,12 @@ import json
 import math
 import threading
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tensorrag.storage.codecs import _check_bytes, _is_dataframe, _mismatch, encode, encode_json
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["LiveTable", "live_copy", "live_value", "plain_json", "table_for"]
 
@@ -29,21 +32,27 @@ __all__ = ["LiveTable", "live_copy", "live_value", "plain_json", "table_for"]
 class LiveTable:
     """Full path -> bytes (``files``) or -> ``(object, type, ext)`` not yet encoded (``objects``)."""
 
-    __slots__ = ("__weakref__", "files", "lock", "objects")
+    __slots__ = ("__weakref__", "encoders", "files", "lock", "objects")
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.objects: dict[str, tuple[Any, str, str]] = {}
+        self.encoders: dict[str, Callable[[Any], bytes]] = {}  # path -> how its bytes are made, when not the codec
         self.lock = threading.Lock()  # only for encoding an object on first read (once)
 
-    def keep(self, path: str, value: Any, type: str, ext: str) -> None:
-        """Hold ``value`` at ``path`` without encoding it (replacing what was there)."""
+    def keep(self, path: str, value: Any, type: str, ext: str, encoder: Callable[[Any], bytes] | None = None) -> None:
+        """Hold ``value`` at ``path`` without encoding it (replacing what was there); ``encoder`` makes its bytes."""
         self.files.pop(path, None)
         self.objects[path] = (value, type, ext)
+        if encoder is not None:
+            self.encoders[path] = encoder
+        else:
+            self.encoders.pop(path, None)
 
     def put(self, path: str, data: bytes) -> None:
         """Hold ``data`` at ``path`` (replacing what was there)."""
         self.objects.pop(path, None)
+        self.encoders.pop(path, None)
         self.files[path] = data
 
     def read(self, path: str) -> bytes:
@@ -57,7 +66,11 @@ class LiveTable:
         with self.lock:
             data = self.files.get(path)
             if data is None:
-                data, _ = encode(kept[1], kept[0], kept[2] if kept[1] == "bytes" else None)
+                encoder = self.encoders.get(path)
+                if encoder is not None:
+                    data = encoder(kept[0])
+                else:
+                    data, _ = encode(kept[1], kept[0], kept[2] if kept[1] == "bytes" else None)
                 self.files[path] = data
         return data
 
@@ -67,6 +80,7 @@ class LiveTable:
 
     def drop(self, path: str) -> bool:
         """Forget ``path``; False when nothing was there."""
+        self.encoders.pop(path, None)
         return (self.files.pop(path, None) is not None) | (self.objects.pop(path, None) is not None)
 
     def paths(self) -> list[str]:

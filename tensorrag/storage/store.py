@@ -12,6 +12,7 @@ Any fsspec URL works (``s3://`` needs ``pip install 'tensorrag[s3]'``).
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -356,13 +357,16 @@ class ArtifactStore(StoreLayout):
         """
         return self._read_json(self._rel(path))
 
-    def _write_json(self, rel: str, value: Any) -> str:
+    def _write_json(self, rel: str, value: Any, plain: bool = False, indent: int | None = None) -> str:
+        """Write ``value`` as JSON at ``rel``; ``plain``: it holds only JSON values already (no NaN, str keys)."""
         backend = self._backend
         if isinstance(backend, MemoryBackend):
             with self._guard("write", rel):
-                backend.keep(rel, plain_json(value), "json", "json")  # what reading it back as JSON would give
+                # Kept as reading it back as JSON would give it.
+                encoder = functools.partial(encode_json, indent=indent) if indent is not None else None
+                backend.keep(rel, value if plain else plain_json(value), "json", "json", encoder)
             return self._url_base + rel
-        return self._write(rel, encode_json(value))
+        return self._write(rel, encode_json(value, indent=indent))
 
     def _read_json(self, rel: str) -> Any:
         backend = self._backend
