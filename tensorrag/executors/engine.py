@@ -7,20 +7,7 @@ Algorithm (in the spirit of dask's ``get_async``):
   config is validated and filled once, up front.
 * **Ready set, no levels.** A node becomes ready the moment its last parent finishes. Ready
   nodes are started in plan order while fewer than ``executor.max_workers`` are in flight.
-* **Cache.** Starting a node first computes its key (:func:`cache_key`): a hash of the card's
-  type, code fingerprint (its source and the same-module helpers it calls, computed once per
-  run) and ``version``, its normalised config, the sha256 of each input artifact, and the
-  card's ``cache_token(config)`` (a fingerprint of files/URLs it reads, computed here, in the
-  orchestrator). A token of ``None``, ``Node.cache == False``, ``run(cache=False)`` or a node
-  being re-run (``rerun``: those nodes and their descendants) skips the lookup; the first two
-  also never commit. If the store holds a complete entry for the key (its
-  ``_meta.json`` and every artifact it lists, from an attempt that was not abandoned) whose
-  artifacts still match their sha256 (checked by stamp, hashed when the stamp changed), the node
-  is ``cached`` at once and its children become ready; a corrupt artifact emits a ``warning``
-  event and the node recomputes. Otherwise a task is built and submitted. Only an attempt the
-  engine still wants commits: a timeout or cancel marks the attempt abandoned
-  (:mod:`tensorrag.storage.integrity`) before the node fails, and an entry of an abandoned
-  attempt is neither written nor served. What a key does not cover: docs/cache.md.
+* **Cache** and **logs**: see :mod:`tensorrag.executors.steps` (what happens to one node).
 * **Two ways to hand out work, one set of transitions.** An executor that runs tasks elsewhere
   (processes, Modal) gets them through ``submit``; its threads only ``put`` into a queue (task
   done, log line, progress) and this thread changes run state. An in-process executor
@@ -29,11 +16,6 @@ Algorithm (in the spirit of dask's ``get_async``):
   hand-off per node. The engine thread then keeps only deadlines and cancel. Either way one thread
   at a time changes run state or calls listeners (:mod:`tensorrag.executors.steps`), so listeners
   never run concurrently and events keep their order.
-* **Logs.** Per node, a run keeps at most ``TENSORRAG_MAX_LOG_LINES`` log events and
-  ``TENSORRAG_MAX_LOG_CHARS`` characters of them (each line at most 10,000); the rest is counted
-  and reported in one last log event when the node ends (``NodeRecord.logs_truncated``). Listeners
-  hear what the run keeps, so a card printing millions of lines floods neither the manifest nor a
-  canvas. ``Run.logs`` holds the first and last part of the full text (executors/capture.py).
 * **Failure.** A failed node's descendants become ``skipped``; independent branches go on
   (``fail_fast`` stops starting new nodes instead). Timeouts and ``cancel()`` end nodes the
   same way. Every run ends in a terminal state with a ``pipeline_completion`` event.
@@ -52,12 +34,12 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.config import get_settings
-from tensorrag.errors import TaskCancelledError, TaskTimeoutError
+from tensorrag.errors import TaskCancelledError
 from tensorrag.executors import capture
 from tensorrag.executors.caching import cache_key
 from tensorrag.executors.plan import make_plan
 from tensorrag.executors.runtime import run_task
-from tensorrag.executors.state import TERMINAL, NodeRecord, RunState, now_iso
+from tensorrag.executors.state import TERMINAL, NodeRecord, RunState
 from tensorrag.executors.steps import Listener, NodeSteps
 
 if TYPE_CHECKING:
@@ -109,8 +91,7 @@ class Engine(NodeSteps):
         self._lock = threading.RLock()  # pull mode: held by whoever changes run state
         self._work = threading.Condition(self._lock)  # idle workers wait here for ready nodes
         self._attention = threading.Event()  # pull mode: the engine thread has something to look at
-        settings = get_settings()
-        self._log_limits = (settings.max_log_lines, settings.max_log_chars)
+        self._log_limits = (get_settings().max_log_lines, get_settings().max_log_chars)
         self._logged, self._card_refs = {}, {}
         self._plan, self._fresh = make_plan(pipeline, targets, rerun)
         self.executor.preflight([p.card for p in self._plan.values()])  # refuse what cannot run, first
@@ -122,10 +103,8 @@ class Engine(NodeSteps):
         )
         self._ready, self._waiting = [], {}
         self._inflight: dict[str, tuple[Any, float | None]] = {}  # node -> (future or worker, deadline)
-        self._stopping = False
-        self._over = False  # pull mode: the run has ended; idle workers leave
-        self._workers = 0  # pull mode: worker loops lent by the executor, retired ones not counted
-        self._idle = 0
+        self._stopping, self._over = False, False  # over: the run has ended, idle workers leave
+        self._workers, self._idle = 0, 0  # pull mode: worker loops lent (retired ones not counted), idle ones
         self._broken: BaseException | None = None  # pull mode: a worker loop died (an engine bug)
         self._loans: dict[object, Future[None]] = {}  # pull mode: worker -> its pool future
         self._limit = max(1, executor.max_workers)
@@ -157,10 +136,8 @@ class Engine(NodeSteps):
                 self._end(t0)
         return self.state
 
-    # ------------------------------------------------------------------ submit mode
-
     def _push_tasks(self) -> None:
-        """Hand tasks to ``executor.submit``; only this thread changes run state."""
+        """Submit mode: hand tasks to ``executor.submit``; only this thread changes run state."""
         inflight, limit = self._inflight, max(1, self.executor.max_workers)
         while True:
             while self._ready and len(inflight) < limit and not self._stopping:
@@ -219,10 +196,8 @@ class Engine(NodeSteps):
             except queue.Empty:
                 continue
 
-    # ------------------------------------------------------------------ pull mode
-
     def _pull(self, lend: Any) -> None:
-        """Lend worker threads that take ready nodes themselves; this thread keeps deadlines and cancel."""
+        """Pull mode: lend worker threads that take ready nodes themselves; this thread keeps deadlines and cancel."""
         self._lend = lend
         while True:
             with self._lock:
@@ -320,69 +295,3 @@ class Engine(NodeSteps):
         del self._inflight[nid]
         self._finish(nid, result)
         return True
-
-    def _live_log(self, nid: str, me: object) -> Any:
-        def on_log(line: str) -> None:
-            with self._lock, capture.uncaptured():  # listeners write to the real streams, not the card's log
-                if self._inflight.get(nid, (None,))[0] is me:
-                    self._log(nid, line)
-        return on_log
-
-    def _live_progress(self, nid: str, me: object) -> Any:
-        def on_progress(current: int, total: int) -> None:
-            with self._lock, capture.uncaptured():
-                if self._inflight.get(nid, (None,))[0] is me:
-                    self._emit({"type": "progress", "node_id": nid, "current": current, "total": total})
-        return on_progress
-
-    # ------------------------------------------------------------------ shared
-
-    def _deadline(self, nid: str) -> float | None:
-        timeout = self._plan[nid].resources.get("timeout")
-        return time.monotonic() + float(timeout) if timeout else None
-
-    def _soonest(self) -> tuple[float, str] | None:
-        deadlines = [(d, nid) for nid, (_, d) in list(self._inflight.items()) if d is not None]
-        return min(deadlines) if deadlines else None
-
-    def _drop(self, nid: str) -> None:
-        """Stop waiting for ``nid``: cancel its future, or retire the worker running it (replaced by ``_grow``)."""
-        handle, _ = self._inflight.pop(nid)
-        if isinstance(handle, Future):
-            self.executor.cancel(handle)
-        else:
-            self.executor.cancel(self._loans.pop(handle))  # type: ignore[arg-type]  # the pool retires that thread when its card ends
-            self._workers -= 1
-
-    def _time_out(self, nid: str) -> None:
-        self._drop(nid)
-        self._abandon(nid)
-        secs = self._plan[nid].resources.get("timeout")
-        self._finish(nid, TaskTimeoutError(f"node {nid!r} ran past its timeout of {secs} s"))
-        self.state.nodes[nid].error["traceback"] = ""  # type: ignore[index]
-        self._stopping = self._stopping or self.fail_fast
-
-    def _cancel_running(self) -> None:
-        self._stopping = True
-        for nid in list(self._inflight):
-            self._drop(nid)
-            self._abandon(nid)
-            self._unpark(nid)
-            self._fail_with(nid, TaskCancelledError(f"node {nid!r} was running when the run was cancelled"))
-
-    def _end(self, t0: float) -> None:
-        nodes = self.state.nodes
-        for nid, rec in nodes.items():
-            if rec.status not in TERMINAL:
-                self._status(nid, "skipped", "cancelled" if self._cancelled.is_set() else "not run")
-        self.state.execution_time = round(time.perf_counter() - t0, 6)
-        self.state.finished_at = now_iso()
-        statuses = {rec.status for rec in nodes.values()}
-        if self._cancelled.is_set():
-            self.state.status = "cancelled"
-        elif "failed" in statuses or "skipped" in statuses:
-            self.state.status = "failed"
-        else:
-            self.state.status = "completed"
-        self._emit({"type": "pipeline_completion", "status": self.state.status,
-                    "execution_time": round(self.state.execution_time, 3)})

@@ -4,6 +4,27 @@
 node's state; the engine's loop (engine.py) decides *when*. Every method here that changes run
 state or emits is called by one thread at a time: the engine thread, or a worker holding the
 engine's lock.
+
+* **Cache.** Starting a node first computes its key (:func:`~tensorrag.executors.caching.cache_key`):
+  a hash of the card's type, code fingerprint (its source and the same-module helpers it calls,
+  computed once per run) and ``version``, its normalised config, the sha256 of each input
+  artifact (its uri on ``memory://``, where nothing is hashed: a new attempt has a new uri), and the
+  card's ``cache_token(config)`` (a fingerprint of files/URLs it reads, computed here, in the
+  orchestrator). A token of ``None``, ``Node.cache == False``, ``run(cache=False)`` or a node
+  being re-run (``rerun``: those nodes and their descendants) skips the lookup; the first two
+  also never commit. If the store holds a complete entry for the key (its
+  ``_meta.json`` and every artifact it lists, from an attempt that was not abandoned) whose
+  artifacts still match their sha256 (checked by stamp, hashed when the stamp changed), the node
+  is ``cached`` at once and its children become ready; a corrupt artifact emits a ``warning``
+  event and the node recomputes. Otherwise a task is built and submitted. Only an attempt the
+  engine still wants commits: a timeout or cancel marks the attempt abandoned
+  (:mod:`tensorrag.storage.integrity`) before the node fails, and an entry of an abandoned
+  attempt is neither written nor served. What a key does not cover: docs/cache.md.
+* **Logs.** Per node, a run keeps at most ``TENSORRAG_MAX_LOG_LINES`` log events and
+  ``TENSORRAG_MAX_LOG_CHARS`` characters of them (each line at most 10,000); the rest is counted
+  and reported in one last log event when the node ends (``NodeRecord.logs_truncated``). Listeners
+  hear what the run keeps, so a card printing millions of lines floods neither the manifest nor a
+  canvas. ``Run.logs`` holds the first and last part of the full text (executors/capture.py).
 """
 
 from __future__ import annotations
@@ -12,10 +33,14 @@ import hashlib
 import heapq
 import json
 import logging
+import time
 import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
+from tensorrag.errors import TaskCancelledError, TaskTimeoutError
+from tensorrag.executors import capture
 from tensorrag.executors.caching import cache_key, card_token, verified_entry
 from tensorrag.executors.runtime import card_ref, commit_entry
 from tensorrag.executors.state import TERMINAL, RunState, now_iso
@@ -23,6 +48,8 @@ from tensorrag.spec import Task, TaskResult
 from tensorrag.storage.integrity import abandon
 
 if TYPE_CHECKING:
+    import threading
+
     from tensorrag.errors import ArtifactCorruptError
     from tensorrag.executors.base import Executor
     from tensorrag.executors.plan import NodePlan
@@ -69,6 +96,13 @@ class NodeSteps:
     _card_refs: dict[type, dict[str, Any]]  # card class -> its wire reference, once per run
     _ready: list[tuple[int, str]]
     _waiting: dict[str, int]
+    fail_fast: bool
+    _inflight: dict[str, tuple[Any, float | None]]  # node -> (future or worker, deadline)
+    _loans: dict[object, Future[None]]
+    _workers: int
+    _stopping: bool
+    _cancelled: threading.Event
+    _lock: threading.RLock
 
     # ------------------------------------------------------------------ events
 
@@ -285,3 +319,69 @@ class NodeSteps:
         if not isinstance(data, (bytes, bytearray)):
             data = json.dumps(data).encode()
         return self.store.put_bytes(key, name, bytes(data), art.get("type", "bytes"), art.get("ext"))
+
+    # ------------------------------------------------------------------ deadlines, cancel, the end
+
+    def _deadline(self, nid: str) -> float | None:
+        timeout = self._plan[nid].resources.get("timeout")
+        return time.monotonic() + float(timeout) if timeout else None
+
+    def _soonest(self) -> tuple[float, str] | None:
+        deadlines = [(d, nid) for nid, (_, d) in list(self._inflight.items()) if d is not None]
+        return min(deadlines) if deadlines else None
+
+    def _drop(self, nid: str) -> None:
+        """Stop waiting for ``nid``: cancel its future, or retire the worker running it (replaced by ``_grow``)."""
+        handle, _ = self._inflight.pop(nid)
+        if isinstance(handle, Future):
+            self.executor.cancel(handle)
+        else:
+            self.executor.cancel(self._loans.pop(handle))  # type: ignore[arg-type]  # the pool retires that thread when its card ends
+            self._workers -= 1
+
+    def _time_out(self, nid: str) -> None:
+        self._drop(nid)
+        self._abandon(nid)
+        secs = self._plan[nid].resources.get("timeout")
+        self._finish(nid, TaskTimeoutError(f"node {nid!r} ran past its timeout of {secs} s"))
+        self.state.nodes[nid].error["traceback"] = ""  # type: ignore[index]
+        self._stopping = self._stopping or self.fail_fast
+
+    def _cancel_running(self) -> None:
+        self._stopping = True
+        for nid in list(self._inflight):
+            self._drop(nid)
+            self._abandon(nid)
+            self._unpark(nid)
+            self._fail_with(nid, TaskCancelledError(f"node {nid!r} was running when the run was cancelled"))
+
+    def _end(self, t0: float) -> None:
+        nodes = self.state.nodes
+        for nid, rec in nodes.items():
+            if rec.status not in TERMINAL:
+                self._status(nid, "skipped", "cancelled" if self._cancelled.is_set() else "not run")
+        self.state.execution_time = round(time.perf_counter() - t0, 6)
+        self.state.finished_at = now_iso()
+        statuses = {rec.status for rec in nodes.values()}
+        if self._cancelled.is_set():
+            self.state.status = "cancelled"
+        elif "failed" in statuses or "skipped" in statuses:
+            self.state.status = "failed"
+        else:
+            self.state.status = "completed"
+        self._emit({"type": "pipeline_completion", "status": self.state.status,
+                    "execution_time": round(self.state.execution_time, 3)})
+
+    def _live_log(self, nid: str, me: object) -> Any:
+        def on_log(line: str) -> None:
+            with self._lock, capture.uncaptured():  # listeners write to the real streams, not the card's log
+                if self._inflight.get(nid, (None,))[0] is me:
+                    self._log(nid, line)
+        return on_log
+
+    def _live_progress(self, nid: str, me: object) -> Any:
+        def on_progress(current: int, total: int) -> None:
+            with self._lock, capture.uncaptured():
+                if self._inflight.get(nid, (None,))[0] is me:
+                    self._emit({"type": "progress", "node_id": nid, "current": current, "total": total})
+        return on_progress
