@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from tensorrag.pipeline import Pipeline
     from tensorrag.storage import ArtifactStore
 
-__all__ = ["cache_key", "card_token", "refresh_cards", "verified_entry"]
+__all__ = ["cache_key", "card_token", "config_text", "refresh_cards", "verified_entry"]
 
 
 def cache_key(
@@ -29,23 +29,31 @@ def cache_key(
     token: str = "",
     *,
     fingerprint: str | None = None,
+    config_json: str | None = None,
 ) -> str:
     """The cache key of a node (docs/cache.md says what it covers and what it does not).
 
     It hashes the card type, code fingerprint and version, the normalised config, the input
-    content hashes and the card's cache token.
+    content hashes (or uris, where nothing was hashed) and the card's cache token.
+    ``config_json`` is :func:`config_text` of ``config`` when the caller already has it.
     """
-    doc = {
-        "v": 2,
-        "card": card.card_type,
-        "code": fingerprint or card.fingerprint(),
-        "version": card.version,
-        "config": config,
-        "inputs": {port: ref.get("sha256") or ref.get("uri") for port, ref in sorted(inputs.items())},
-        "token": token,
-    }
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
+    parts = [
+        "v3",
+        card.card_type,
+        fingerprint or card.fingerprint(),
+        json.dumps(card.version),
+        config_json if config_json is not None else config_text(config),
+        json.dumps(token),
+    ]
+    for port in sorted(inputs):
+        ref = inputs[port]
+        parts.append(f"{port}={ref.get('sha256') or ref.get('uri')}")
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]  # unit separator: in no part
+
+
+def config_text(config: dict[str, Any]) -> str:
+    """The normalised config as it enters a cache key (sorted keys, compact)."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def card_token(card: type[BaseCard], config: dict[str, Any], node_id: str) -> str | None:

@@ -32,6 +32,7 @@ class NodePlan:
     cache: bool = True  # the node's own opt-out (``Node.cache``)
     fingerprint: str = ""
     parents: int = 0  # distinct source nodes: the node is ready when that many have finished
+    config_json: str | None = None  # the config as the cache key hashes it (caching.config_text)
 
 
 def make_plan(
@@ -78,7 +79,7 @@ def make_plan(
             card.resources or node.resources or {}
         )
         plan[nid] = NodePlan(nid, rank, card, node.resolved_config(), {}, [], resources, card.output_view_type,
-                             node.cache, fingerprints[card])
+                             node.cache, fingerprints[card], config_json=node.resolved_text())
     for edge in p.edges:
         if edge.source in plan and edge.target in plan:
             plan[edge.target].inputs[edge.target_input] = (edge.source, edge.source_output)

@@ -206,7 +206,8 @@ class NodeSteps:
         plan, nodes = self._plan[nid], self.state.nodes
         inputs = {port: dict(nodes[src].outputs[out]) for port, (src, out) in plan.inputs.items()}
         token = card_token(plan.card, plan.config, nid) if plan.cache else None
-        key = cache_key(plan.card, plan.config, inputs, token or "", fingerprint=plan.fingerprint)
+        key = cache_key(plan.card, plan.config, inputs, token or "", fingerprint=plan.fingerprint,
+                        config_json=plan.config_json)
         prep = Prepared(inputs, key, token is not None)  # token None: never looked up, never committed
         if self.cache and prep.cacheable and nid not in self._fresh:
             prep.entry, prep.problems = verified_entry(self.store, key)

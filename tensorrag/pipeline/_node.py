@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ class Node:
         "_memo",
         "_pipeline",
         "_spec_extra",
+        "_text",
         "cache",
         "card",
         "card_type",
@@ -65,6 +67,7 @@ class Node:
         self._spec_extra = spec_extra or {}
         self.load_error: str | None = None  # why a registered card type could not be loaded
         self._memo: tuple[Any, Any, dict[str, Any], list[dict[str, str]]] | None = None
+        self._text: tuple[Any, Any, str] | None = None  # (config, card, the filled config as sorted JSON)
 
     @property
     def config(self) -> Mapping[str, Any]:
@@ -95,6 +98,14 @@ class Node:
         if problems:
             raise config_error(self, problems)
         return filled
+
+    def resolved_text(self) -> str:
+        """:meth:`resolved_config` as compact JSON with sorted keys (what a cache key hashes), kept until an edit."""
+        memo = self._text
+        if memo is None or memo[0] is not self._config or memo[1] is not self.card:
+            text = json.dumps(self.resolved_config(), sort_keys=True, separators=(",", ":"), default=str)
+            memo = self._text = (self._config, self.card, text)
+        return memo[2]
 
     def _check_config(self) -> tuple[dict[str, Any], list[dict[str, str]]]:
         if self.card is None:
