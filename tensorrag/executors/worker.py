@@ -22,11 +22,16 @@ import sys
 import threading
 import time
 import traceback
-from typing import IO, Any
+from collections import OrderedDict
+from typing import IO, TYPE_CHECKING, Any
 
 from tensorrag.errors import SpecError
-from tensorrag.executors.runtime import run_task
+from tensorrag.executors.runtime import resolve_card, run_task
 from tensorrag.spec import Task, TaskResult
+from tensorrag.storage import ArtifactStore
+
+if TYPE_CHECKING:
+    from tensorrag.cards import BaseCard
 
 __all__ = ["FramedPipe", "dumps", "loads", "main", "serve"]
 
@@ -81,6 +86,61 @@ class FramedPipe:
                 pass
 
 
+class _Cache(OrderedDict[Any, Any]):
+    """A small LRU: what a long-lived worker keeps between tasks."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get_or_make(self, key: Any, make: Any) -> Any:
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = self[key] = make()
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+# Resolving a shipped card re-runs its source (a script's defs, pydantic models): milliseconds a task.
+_cards = _Cache(256)
+_stores = _Cache(16)
+
+
+class _WorkerTask(Task):
+    """A task whose card class and store come from this worker's caches.
+
+    Both are looked up lazily, where :func:`~tensorrag.executors.runtime.run_task` reads them
+    (inside its output capture and error handling), so a first resolution prints into the node's
+    logs and fails the node exactly as an uncached one would; a failure is never cached. Card refs
+    key by their whole text (a changed card file is a new key); stores by their wire description.
+    """
+
+    @property  # type: ignore[override]
+    def card_class(self) -> type[BaseCard]:
+        ref = self.card
+        key = (ref.get("card_type"), ref.get("source"), ref.get("path"), ref.get("module"))
+        cls: type[BaseCard] = _cards.get_or_make(key, lambda: resolve_card(ref))
+        return cls
+
+    @card_class.setter
+    def card_class(self, value: Any) -> None:
+        pass  # never set on the wire side (the dataclass __init__ assigns None)
+
+    @property  # type: ignore[override]
+    def store(self) -> ArtifactStore | None:
+        wire = self.storage
+        if not wire:
+            return None
+        store: ArtifactStore = _stores.get_or_make(dumps(wire), lambda: ArtifactStore.from_wire(wire))
+        return store
+
+    @store.setter
+    def store(self, value: Any) -> None:
+        pass
+
+
 def serve(conn: Any) -> None:
     """Serve tasks from ``conn`` until it closes or sends ``None`` (the child process's main)."""
     lock = threading.Lock()
@@ -97,7 +157,7 @@ def serve(conn: Any) -> None:
         if message is None:
             return
         try:
-            task = Task.from_wire(message)
+            task = _WorkerTask.from_wire(message)
             result = run_task(
                 task,
                 on_log=lambda line: send(("log", line)),
