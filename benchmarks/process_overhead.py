@@ -18,13 +18,14 @@ import statistics
 import tempfile
 import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 import tensorrag as tr
 from tensorrag.executors.process import ProcessExecutor
 from tensorrag.executors.runtime import card_ref
-from tensorrag.spec import Task
+from tensorrag.spec import Task, TaskResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -58,13 +59,23 @@ def median_us(fn: Callable[[], object], repeats: int, n: int) -> float:
     return statistics.median(times) / n * 1e6
 
 
-def submit_all(ex: ProcessExecutor, n: int) -> None:
+def noop_tasks(n: int) -> list[Task]:
     ref = card_ref(noop.card_class)  # what the engine sends for a card of the main script: its source
     x = {"type": "json", "data": b'{"n": 0}'}
-    tasks = [Task(run_id="r", node_id=f"f{i}", card=ref, config={"i": i}, inputs={"x": x}, key=f"k{i}")
-             for i in range(n)]
-    for f in [ex.submit(t) for t in tasks]:
-        if not f.result().ok:
+    return [Task(run_id="r", node_id=f"f{i}", card=ref, config={"i": i}, inputs={"x": x}, key=f"k{i}")
+            for i in range(n)]
+
+
+def drain(submit: Callable[[int], Future[Any]], n: int, in_flight: int) -> None:
+    """Submit ``n`` calls with at most ``in_flight`` unfinished at a time, then wait for all."""
+    slots = threading.BoundedSemaphore(in_flight)
+    futures = []
+    for i in range(n):
+        slots.acquire()
+        futures.append(submit(i))
+        futures[-1].add_done_callback(lambda _: slots.release())
+    for f in futures:
+        if isinstance(f.result(), TaskResult) and not f.result().ok:
             raise SystemExit(f"benchmark task failed: {f.result().error}")
 
 
@@ -81,23 +92,30 @@ def main() -> None:
         p.add(noop, id=f"f{i}", i=i)  # distinct configs: identical nodes would share a cache entry
         p.connect("src", "output", f"f{i}", "x")
 
-    with ProcessPoolExecutor(args.workers) as pool:
-        list(pool.map(_noop, range(4 * args.workers)))  # workers started and warm
-        base = median_us(lambda: [f.result() for f in [pool.submit(_noop, i) for i in range(n)]], args.repeats, n)
+    k = args.workers
+    with ProcessPoolExecutor(k) as pool:
+        list(pool.map(_noop, range(4 * k)))  # workers started and warm
+        bare = {m: median_us(lambda m=m: drain(lambda i: pool.submit(_noop, i), n, m), args.repeats, n)
+                for m in (n, k)}
 
-    def show(label: str, ours: float) -> None:
-        print(f"{label:17s} {ours:8.1f} µs/task   bare pool {base:7.1f} µs/task   ratio {ours / base:5.2f}")
+    def show(label: str, ours: float, in_flight: int) -> None:
+        base = bare[in_flight]
+        print(f"{label:28s} {ours:8.1f} µs/task   bare pool {base:7.1f} µs/task   ratio {ours / base:5.2f}")
 
-    ex = ProcessExecutor(max_workers=args.workers)  # the engine keeps at most max_workers tasks in flight
+    ex = ProcessExecutor(max_workers=k)
     try:
-        submit_all(ex, n)  # warm: workers up, the card resolved
-        show("executor alone", median_us(lambda: submit_all(ex, n), args.repeats, n))
+        tasks = noop_tasks(n)
+        drain(lambda i: ex.submit(tasks[i]), n, n)  # warm: workers up, the card resolved
+        for m, what in ((n, "all at once"), (k, f"<= {k} in flight")):
+            show(f"executor, {what}", median_us(lambda m=m: drain(lambda i: ex.submit(tasks[i]), n, m),
+                                               args.repeats, n), m)
         with tempfile.TemporaryDirectory() as tmp:
             stores = {"local dir": lambda: os.path.join(tmp, uuid.uuid4().hex),
                       "memory://": lambda: f"memory://bench-{uuid.uuid4().hex}"}
             for label, make in stores.items():
                 p.run(executor=ex, storage=make(), progress=False)  # warm: workers up, cards resolved
-                show(f"pipeline {label}", median_us(lambda m=make: run_ok(p, ex, m()), args.repeats, n + 1))
+                ours = median_us(lambda m=make: run_ok(p, ex, m()), args.repeats, n + 1)
+                show(f"pipeline, {label}", ours, k)  # the engine keeps <= max_workers in flight
     finally:
         ex.shutdown()
     print("load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))

@@ -452,6 +452,7 @@ class TaskResult:
 
 
 _WIRE_SCALARS = (str, int, float, bool, bytes, type(None))
+_EXACT_SCALARS = frozenset(_WIRE_SCALARS)
 
 
 def json_copy(obj: Any) -> Any:
@@ -470,6 +471,9 @@ def check_wire(obj: Any, where: str = "payload") -> None:
 
     This is what keeps pickled objects out of payloads: the orchestrator never unpickles.
     """
+    if _plain(obj):
+        return
+    # Something cannot travel: walk again, this time keeping paths, to say where.
     stack: list[tuple[Any, str]] = [(obj, where)]
     while stack:
         value, path = stack.pop()
@@ -487,3 +491,22 @@ def check_wire(obj: Any, where: str = "payload") -> None:
                 f"{path}: {type(value).__name__} cannot travel in a payload; "
                 "only bytes, str, numbers, lists and dicts can."
             )
+
+
+def _plain(obj: Any) -> bool:
+    """Whether ``obj`` is wire data: :func:`check_wire`'s walk without the path of every value (every task pays it)."""
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        if type(value) in _EXACT_SCALARS:  # the common case, before any isinstance
+            continue
+        if isinstance(value, dict):
+            for k in value:
+                if type(k) is not str and not isinstance(k, str):
+                    return False
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif not isinstance(value, _WIRE_SCALARS):
+            return False
+    return True

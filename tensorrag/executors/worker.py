@@ -26,6 +26,7 @@ from collections import OrderedDict
 from typing import IO, TYPE_CHECKING, Any
 
 from tensorrag.errors import SpecError
+from tensorrag.executors.capture import routing
 from tensorrag.executors.runtime import resolve_card, run_task
 from tensorrag.spec import Task, TaskResult
 from tensorrag.storage import ArtifactStore
@@ -149,30 +150,31 @@ def serve(conn: Any) -> None:
         with lock:
             conn.send_bytes(dumps(message))
 
-    while True:
-        try:
-            message = loads(conn.recv_bytes())
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        try:
-            task = _WorkerTask.from_wire(message)
-            result = run_task(
-                task,
-                on_log=lambda line: send(("log", line)),
-                on_progress=lambda cur, tot: send(("progress", (cur, tot))),
-            ).to_wire()
-        except Exception as exc:  # a malformed payload: answer with an error, keep serving
-            error = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}
-            result = TaskResult(error=error).to_wire()
-        send(("result", result))
+    with routing():  # held for the worker's life, so each task's capture only pushes a sink
+        while True:
+            try:
+                message = loads(conn.recv_bytes())
+            except (EOFError, OSError):
+                return
+            if message is None:
+                return
+            try:
+                task = _WorkerTask.from_wire(message)
+                result = run_task(
+                    task,
+                    on_log=lambda line: send(("log", line)),
+                    on_progress=lambda cur, tot: send(("progress", (cur, tot))),
+                ).to_wire()
+            except Exception as exc:  # a malformed payload: answer with an error, keep serving
+                error = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}
+                result = TaskResult(error=error).to_wire()
+            send(("result", result))
 
 
 def main(parent_pid: int) -> None:
     """The worker process's entry: die with ``parent_pid``, take the wire off stdio, then :func:`serve`."""
     _die_with_parent(parent_pid)
-    reader = os.fdopen(os.dup(0), "rb", buffering=0)
+    reader = os.fdopen(os.dup(0), "rb")
     writer = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # a card reading stdin must not eat wire frames
