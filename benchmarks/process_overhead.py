@@ -4,10 +4,11 @@
 
 A pipeline source -> N independent no-op cards runs on one warmed ``ProcessExecutor`` (a fresh
 store per repeat, so every node executes), on a local temporary directory and on ``memory://``
-(payload mode), and the same N tasks are also submitted to the executor directly (no engine, no
-store: the executor's own overhead, what issue 10's target of <= 1.5x is about). The baseline is N
-no-op calls through a warmed ``ProcessPoolExecutor``, all submitted at once in both cases. Figures
-are per-task medians in µs; the ratio is ProcessExecutor / bare pool.
+(payload mode); the same N no-op tasks also go to the executor directly (no engine, no store: the
+executor's own overhead). The baseline is N no-op calls through a warmed ``ProcessPoolExecutor``,
+all submitted at once, or at most ``--workers`` in flight (what the engine does with any executor).
+The local executor's pipeline figure is the engine's own share. Cases run interleaved, each figure
+is a per-task median in µs, and a ratio is ProcessExecutor / the matching bare pool figure.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import argparse
 import os
 import statistics
 import tempfile
+import threading
 import time
 import uuid
-import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import tensorrag as tr
+from tensorrag.executors import Executor, LocalExecutor
 from tensorrag.executors.process import ProcessExecutor
 from tensorrag.executors.runtime import card_ref
 from tensorrag.spec import Task, TaskResult
@@ -45,18 +47,9 @@ def _noop(i: int) -> int:
     return i
 
 
-def run_ok(p: tr.Pipeline, ex: ProcessExecutor, storage: str) -> None:
+def run_ok(p: tr.Pipeline, ex: Executor, storage: str) -> None:
     if not p.run(executor=ex, storage=storage, progress=False).ok:
         raise SystemExit("benchmark pipeline failed")
-
-
-def median_us(fn: Callable[[], object], repeats: int, n: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) / n * 1e6
 
 
 def noop_tasks(n: int) -> list[Task]:
@@ -85,40 +78,43 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    n = args.tasks
+    n, k = args.tasks, args.workers
     p = tr.Pipeline("proc-overhead")
     p.add(source, id="src")
     for i in range(n):
         p.add(noop, id=f"f{i}", i=i)  # distinct configs: identical nodes would share a cache entry
         p.connect("src", "output", f"f{i}", "x")
+    tasks = noop_tasks(n)
+    with ProcessPoolExecutor(k) as pool, ProcessExecutor(max_workers=k) as ex, LocalExecutor(k) as local, \
+            tempfile.TemporaryDirectory() as tmp:
+        def in_dir() -> str:
+            return os.path.join(tmp, uuid.uuid4().hex)
 
-    k = args.workers
-    with ProcessPoolExecutor(k) as pool:
-        list(pool.map(_noop, range(4 * k)))  # workers started and warm
-        bare = {m: median_us(lambda m=m: drain(lambda i: pool.submit(_noop, i), n, m), args.repeats, n)
-                for m in (n, k)}
+        def in_memory() -> str:
+            return f"memory://bench-{uuid.uuid4().hex}"
 
-    def show(label: str, ours: float, in_flight: int) -> None:
-        base = bare[in_flight]
-        print(f"{label:28s} {ours:8.1f} µs/task   bare pool {base:7.1f} µs/task   ratio {ours / base:5.2f}")
-
-    ex = ProcessExecutor(max_workers=k)
-    try:
-        tasks = noop_tasks(n)
-        drain(lambda i: ex.submit(tasks[i]), n, n)  # warm: workers up, the card resolved
-        for m, what in ((n, "all at once"), (k, f"<= {k} in flight")):
-            show(f"executor, {what}", median_us(lambda m=m: drain(lambda i: ex.submit(tasks[i]), n, m),
-                                               args.repeats, n), m)
-        with tempfile.TemporaryDirectory() as tmp:
-            stores = {"local dir": lambda: os.path.join(tmp, uuid.uuid4().hex),
-                      "memory://": lambda: f"memory://bench-{uuid.uuid4().hex}"}
-            for label, make in stores.items():
-                p.run(executor=ex, storage=make(), progress=False)  # warm: workers up, cards resolved
-                ours = median_us(lambda m=make: run_ok(p, ex, m()), args.repeats, n + 1)
-                show(f"pipeline, {label}", ours, k)  # the engine keeps <= max_workers in flight
-    finally:
-        ex.shutdown()
-    print("load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
+        cases: dict[str, tuple[Callable[[], object], int, str]] = {  # name: (one run, tasks, its baseline)
+            "bare pool, all at once": (lambda: drain(lambda i: pool.submit(_noop, i), n, n), n, ""),
+            f"bare pool, <= {k} in flight": (lambda: drain(lambda i: pool.submit(_noop, i), n, k), n, ""),
+            "executor, all at once": (lambda: drain(lambda i: ex.submit(tasks[i]), n, n), n, "all at once"),
+            f"executor, <= {k} in flight": (lambda: drain(lambda i: ex.submit(tasks[i]), n, k), n, "in flight"),
+            "pipeline, local dir": (lambda: run_ok(p, ex, in_dir()), n + 1, "in flight"),
+            "pipeline, memory://": (lambda: run_ok(p, ex, in_memory()), n + 1, "in flight"),
+            "(local executor, memory://)": (lambda: run_ok(p, local, in_memory()), n + 1, "in flight"),
+        }
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        for rep in range(args.repeats + 1):  # interleaved, so load from elsewhere hits every case alike
+            for name, (once, count, _) in cases.items():
+                t0 = time.perf_counter()
+                once()
+                if rep:  # the first round warms workers, pools and resolved cards
+                    times[name].append((time.perf_counter() - t0) / count * 1e6)
+    us = {name: statistics.median(t) for name, t in times.items()}
+    for name, (_, _, against) in cases.items():
+        base = [b for b in cases if b.startswith("bare") and against and against in b]
+        ratio = f"   ratio {us[name] / us[base[0]]:5.2f}  (vs {base[0]})" if base else ""
+        print(f"{name:30s} {us[name]:8.1f} µs/task{ratio}")
+    print(f"median of {args.repeats}; load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -440,6 +440,20 @@ class TestCheckWire:
             }
         )
 
+    def test_accepts_subclasses_of_wire_types(self):
+        import enum
+
+        class Level(enum.IntEnum):
+            HIGH = 2
+
+        class Name(str):
+            pass
+
+        class Ratio(float):  # as numpy.float64 is
+            pass
+
+        check_wire({Name("k"): [Level.HIGH, Name("v")], "r": Ratio(1.5), "t": (Ratio(2.0),)})
+
     @pytest.mark.parametrize(
         ("value", "pattern"),
         [

@@ -3,7 +3,9 @@
 Messages are pickles of wire data only (dicts, lists, str, bytes, numbers), read back with an
 unpickler that refuses every class, so neither side ever unpickles an object it did not expect.
 A worker serves tasks one at a time and streams ``("log", line)`` and ``("progress", (c, t))``
-messages while a card runs, then ``("result", payload)``.
+messages while a card runs, then ``("result", payload)``. A worker is long-lived, so it keeps what
+it resolved between tasks: card classes by their ref (see :class:`_WorkerTask`), and output
+routing stays installed for its life.
 
 ``python -c "...; main(PARENT_PID)"`` (what :class:`~tensorrag.executors.process.ProcessExecutor`
 starts) is a fresh interpreter that never imports the user's script, so scripts need no
@@ -29,9 +31,10 @@ from tensorrag.errors import SpecError
 from tensorrag.executors.capture import routing
 from tensorrag.executors.runtime import resolve_card, run_task
 from tensorrag.spec import Task, TaskResult
-from tensorrag.storage import ArtifactStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tensorrag.cards import BaseCard
 
 __all__ = ["FramedPipe", "dumps", "loads", "main", "serve"]
@@ -94,7 +97,7 @@ class _Cache(OrderedDict[Any, Any]):
         super().__init__()
         self.size = size
 
-    def get_or_make(self, key: Any, make: Any) -> Any:
+    def get_or_make(self, key: Any, make: Callable[[], Any]) -> Any:
         if key in self:
             self.move_to_end(key)
             return self[key]
@@ -105,17 +108,17 @@ class _Cache(OrderedDict[Any, Any]):
 
 
 # Resolving a shipped card re-runs its source (a script's defs, pydantic models): milliseconds a task.
-_cards = _Cache(256)
-_stores = _Cache(16)
+_cards = _Cache(128)
 
 
 class _WorkerTask(Task):
-    """A task whose card class and store come from this worker's caches.
+    """A task whose card class comes from this worker's cache of resolved cards.
 
-    Both are looked up lazily, where :func:`~tensorrag.executors.runtime.run_task` reads them
-    (inside its output capture and error handling), so a first resolution prints into the node's
-    logs and fails the node exactly as an uncached one would; a failure is never cached. Card refs
-    key by their whole text (a changed card file is a new key); stores by their wire description.
+    It is looked up lazily, where :func:`~tensorrag.executors.runtime.run_task` reads it (inside
+    its output capture and error handling), so a first resolution prints into the node's logs and
+    fails the node exactly as an uncached one would; a failure is never cached. Refs key by their
+    whole text, so a changed card file is a new card. (Stores are not kept: each store object
+    carries an object memo of up to 512 MiB that would then outlive its task in every worker.)
     """
 
     @property  # type: ignore[override]
@@ -128,18 +131,6 @@ class _WorkerTask(Task):
     @card_class.setter
     def card_class(self, value: Any) -> None:
         pass  # never set on the wire side (the dataclass __init__ assigns None)
-
-    @property  # type: ignore[override]
-    def store(self) -> ArtifactStore | None:
-        wire = self.storage
-        if not wire:
-            return None
-        store: ArtifactStore = _stores.get_or_make(dumps(wire), lambda: ArtifactStore.from_wire(wire))
-        return store
-
-    @store.setter
-    def store(self, value: Any) -> None:
-        pass
 
 
 def serve(conn: Any) -> None:
