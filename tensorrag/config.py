@@ -29,6 +29,7 @@ variable                          meaning                                      d
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,11 @@ class Settings:
     modal_app: str = "tensorrag"
 
 
+@functools.cache
+def _cpus() -> int:
+    return os.cpu_count() or 1  # reads /proc or sysfs: once per process, not once per settings read
+
+
 def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``environ`` (default: ``os.environ``) at call time.
 
@@ -109,7 +115,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         user=env.get("TENSORRAG_USER") or env.get("DEFAULT_USER_ID") or "default",
         project=env.get("TENSORRAG_PROJECT") or None,
         executor=env.get("TENSORRAG_EXECUTOR") or "local",
-        max_workers=_int(env, "TENSORRAG_MAX_WORKERS", max(4, os.cpu_count() or 1)),
+        max_workers=_int(env, "TENSORRAG_MAX_WORKERS", max(4, _cpus())),
         progress=progress,
         import_guard=_bool(env, "TENSORRAG_IMPORT_GUARD", True),
         max_log_lines=_int(env, "TENSORRAG_MAX_LOG_LINES", 5000),

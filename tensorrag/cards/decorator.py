@@ -40,6 +40,7 @@ class FunctionCard(BaseCard):
     _fn: ClassVar[Callable[..., Any]]
     _config_model: ClassVar[Any] = None
     _input_names: ClassVar[tuple[str, ...]] = ()
+    _config_names: ClassVar[tuple[str, ...]] = ()  # the config model's fields, read once (not per task)
     _cache_token: ClassVar[Callable[[dict[str, Any]], str | None] | None] = None
 
     def execute(self, config: dict[str, Any], inputs: dict[str, str], storage: Any) -> dict[str, str]:
@@ -48,7 +49,7 @@ class FunctionCard(BaseCard):
         params = {k: v for k, v in config.items() if not k.startswith("_")}
         if self._config_model is not None:
             model = self._config_model.model_validate(params)
-            params = {name: getattr(model, name) for name in type(model).model_fields}
+            params = {name: getattr(model, name) for name in self._config_names}
         result = type(self)._fn(**kwargs, **params)
         return self._save_outputs(result, storage)
 
@@ -231,6 +232,7 @@ def _make(
         "resources": dict(resources or {}),
         "_fn": staticmethod(fn),
         "_config_model": config_model,
+        "_config_names": tuple(config_fields),
         "_input_names": tuple(inputs),
         "__module__": fn.__module__,
         "__qualname__": f"{fn.__qualname__}.card_class",
