@@ -27,6 +27,7 @@ import traceback
 from collections import OrderedDict
 from typing import IO, TYPE_CHECKING, Any
 
+from tensorrag.config import get_settings
 from tensorrag.errors import SpecError
 from tensorrag.executors.capture import routing
 from tensorrag.executors.runtime import resolve_card, run_task
@@ -141,6 +142,7 @@ def serve(conn: Any) -> None:
         with lock:
             conn.send_bytes(dumps(message))
 
+    log_chars = get_settings().max_log_chars  # the worker's environment does not change: read it once
     with routing():  # held for the worker's life, so each task's capture only pushes a sink
         while True:
             try:
@@ -155,6 +157,7 @@ def serve(conn: Any) -> None:
                     task,
                     on_log=lambda line: send(("log", line)),
                     on_progress=lambda cur, tot: send(("progress", (cur, tot))),
+                    log_chars=log_chars,
                 ).to_wire()
             except Exception as exc:  # a malformed payload: answer with an error, keep serving
                 error = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}
