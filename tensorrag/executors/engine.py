@@ -30,7 +30,6 @@ import queue
 import threading
 import time
 import traceback
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.config import get_settings
@@ -44,6 +43,7 @@ from tensorrag.executors.steps import Listener, NodeSteps
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from concurrent.futures import Future
 
     from tensorrag.executors.base import Executor
     from tensorrag.pipeline import Pipeline
@@ -51,6 +51,9 @@ if TYPE_CHECKING:
     from tensorrag.storage import ArtifactStore
 
 __all__ = ["TERMINAL", "Engine", "NodeRecord", "RunState", "cache_key"]
+
+_GROW_S = 0.001  # pull mode: a node held this long while others wait brings in more workers
+_NEVER = float("inf")
 
 
 class Engine(NodeSteps):
@@ -92,7 +95,7 @@ class Engine(NodeSteps):
         self._work = threading.Condition(self._lock)  # idle workers wait here for ready nodes
         self._attention = threading.Event()  # pull mode: the engine thread has something to look at
         self._log_limits = (get_settings().max_log_lines, get_settings().max_log_chars)
-        self._logged, self._card_refs = {}, {}
+        self._logged, self._card_refs, self._pulling = {}, {}, False
         self._plan, self._fresh = make_plan(pipeline, targets, rerun)
         self.executor.preflight([p.card for p in self._plan.values()])  # refuse what cannot run, first
         self._store_wire = store.to_wire()
@@ -107,6 +110,7 @@ class Engine(NodeSteps):
         self._workers, self._idle = 0, 0  # pull mode: worker loops lent (retired ones not counted), idle ones
         self._broken: BaseException | None = None  # pull mode: a worker loop died (an engine bug)
         self._loans: dict[object, Future[None]] = {}  # pull mode: worker -> its pool future
+        self._started: dict[str, float] = {}  # pull mode: node -> when a worker took it
         self._limit = max(1, executor.max_workers)
 
     def cancel(self) -> None:
@@ -125,6 +129,7 @@ class Engine(NodeSteps):
         heapq.heapify(self._ready)
         self.executor.start()
         lend = getattr(self.executor, "lend", None)
+        self._pulling = lend is not None
         route = capture.routing() if self.executor.in_process else contextlib.nullcontext()
         try:
             with route:
@@ -165,26 +170,6 @@ class Engine(NodeSteps):
                 self._finish(nid, exc if exc is not None else fut.result())
                 self._stopping = self._stopping or (self.fail_fast and self.state.nodes[nid].status == "failed")
 
-    def _start(self, nid: str) -> tuple[Future[TaskResult], float | None] | None:
-        """Start ``nid``: None when it needs no task (cached, parked, or failed to start)."""
-        try:
-            task = self._begin(nid, self._prepare(nid))
-        except Exception as exc:  # e.g. the store is unreachable for the cache lookup
-            self._fail_with(nid, exc, traceback.format_exc())
-            self._skip_descendants(nid)
-            self._stopping = self._stopping or self.fail_fast
-            return None
-        if task is None or isinstance(task, str):
-            return None
-        q = self._queue
-        try:
-            fut = self.executor.submit(task, lambda kind, payload: q.put((kind, nid, payload)))
-        except Exception as exc:  # the executor refused: the node fails, the run goes on
-            fut = Future()
-            fut.set_exception(exc)
-        fut.add_done_callback(lambda f: q.put(("done", nid, f)))
-        return fut, self._deadline(nid)
-
     def _next(self) -> tuple[str, str, Any]:
         while True:
             soonest = self._soonest()
@@ -209,23 +194,30 @@ class Engine(NodeSteps):
                         self._time_out(nid)
                 if not self._inflight and (self._stopping or not self._ready):
                     return
-                self._grow()  # the first worker, or one replacing a worker retired by a timeout
+                wake = self._grow(now)
             soonest = self._soonest()
-            self._attention.wait(None if soonest is None else max(0.0, soonest[0] - time.monotonic()))
+            wake = min(wake, soonest[0]) if soonest is not None else wake
+            self._attention.wait(None if wake == _NEVER else max(0.0, wake - time.monotonic()))
             self._attention.clear()
 
-    def _grow(self) -> None:
-        """Lend one more worker when nodes wait and none is idle (called under the lock)."""
-        if self._ready and not self._stopping and self._idle == 0 and self._workers < self._limit:
+    def _grow(self, now: float) -> float:
+        """Lend workers while nodes wait (under the lock); return when to look again.
+
+        Only the first worker is lent at once: more join when nodes wait while a busy one has held
+        its node for :data:`_GROW_S`. Cards of microseconds so run on one thread (under the GIL,
+        more threads only add hand-offs) and cards that wait (I/O, sleep, native code) in parallel.
+        """
+        if not self._ready or self._stopping or self._idle or self._workers >= self._limit:
+            return _NEVER
+        since = min(self._started.values(), default=now)
+        if self._workers and now - since < _GROW_S:
+            return since + _GROW_S
+        for _ in range(min(len(self._ready), self._limit - self._workers) if self._workers else 1):
             self._workers += 1
             me = object()
             loan = self._loans[me] = self._lend(functools.partial(self._serve, me))
             loan.add_done_callback(self._loan_ended)
-
-    def _loan_ended(self, loan: Future[None]) -> None:
-        if not loan.cancelled() and loan.exception() is not None:  # the loop itself broke: end the run
-            self._broken = loan.exception()
-            self._attention.set()
+        return _NEVER
 
     def _serve(self, me: object) -> None:
         """One worker (``me``): take the first ready node, run it, record it, until the run ends."""
@@ -238,10 +230,11 @@ class Engine(NodeSteps):
                         self._idle -= 1
                         continue
                     _, nid = heapq.heappop(self._ready)
-                    self._inflight[nid] = (me, None)  # busy from now: the run is not over
+                    self._inflight[nid], self._started[nid] = (me, None), time.monotonic()  # busy: not over
                     if self._ready and self._idle:
                         self._work.notify()  # more ready nodes: wake the next idle worker
-                    self._grow()
+                    elif self._ready and self._workers < self._limit:
+                        self._attention.set()  # the engine may lend another worker if this node takes long
                     try:
                         if not self._run_here(nid, me):
                             return  # retired: the node timed out or the run was cancelled while it ran
@@ -249,6 +242,8 @@ class Engine(NodeSteps):
                         if self._inflight.pop(nid, (None,))[0] is me and self.state.nodes[nid].status not in TERMINAL:
                             self._fail_with(nid, exc, traceback.format_exc())
                             self._skip_descendants(nid)
+                    finally:
+                        self._started.pop(nid, None)
                     if self.fail_fast and self.state.nodes[nid].status == "failed":
                         self._stopping = True
                     if not self._inflight and (self._stopping or not self._ready):

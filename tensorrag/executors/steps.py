@@ -48,8 +48,10 @@ from tensorrag.spec import Task, TaskResult
 from tensorrag.storage.integrity import abandon
 
 if TYPE_CHECKING:
+    import queue
     import threading
 
+    from tensorrag.cards import BaseCard
     from tensorrag.errors import ArtifactCorruptError
     from tensorrag.executors.base import Executor
     from tensorrag.executors.plan import NodePlan
@@ -93,7 +95,8 @@ class NodeSteps:
     _streamed: dict[str, bool]  # node -> its logs arrived live (no replay at the end)
     _log_limits: tuple[int, int]
     _logged: dict[str, list[int]]  # node -> [lines kept, characters kept, lines not kept]
-    _card_refs: dict[type, dict[str, Any]]  # card class -> its wire reference, once per run
+    _card_refs: dict[type[BaseCard], dict[str, Any]]  # card class -> its wire reference, once per run
+    _pulling: bool  # pull mode: tasks run on lent threads of this process (card_class is what they use)
     _ready: list[tuple[int, str]]
     _waiting: dict[str, int]
     fail_fast: bool
@@ -103,6 +106,10 @@ class NodeSteps:
     _stopping: bool
     _cancelled: threading.Event
     _lock: threading.RLock
+    _started: dict[str, float]
+    _queue: queue.SimpleQueue[tuple[str, str, Any]]
+    _attention: threading.Event
+    _broken: BaseException | None
 
     # ------------------------------------------------------------------ events
 
@@ -241,7 +248,7 @@ class NodeSteps:
         task = Task(
             run_id=self.state.run_id,
             node_id=nid,
-            card=self._card_refs.get(plan.card) or self._card_refs.setdefault(plan.card, card_ref(plan.card)),
+            card=self._card_ref(plan.card),
             config=plan.config,
             inputs=prep.inputs,
             key=attempt,
@@ -260,6 +267,38 @@ class NodeSteps:
         self._streamed[nid] = self.executor.streams_logs_for(task)
         self._status(nid, "running")
         return task
+
+    def _start(self, nid: str) -> tuple[Future[TaskResult], float | None] | None:
+        """Start ``nid``: None when it needs no task (cached, parked, or failed to start)."""
+        try:
+            task = self._begin(nid, self._prepare(nid))
+        except Exception as exc:  # e.g. the store is unreachable for the cache lookup
+            self._fail_with(nid, exc, traceback.format_exc())
+            self._skip_descendants(nid)
+            self._stopping = self._stopping or self.fail_fast
+            return None
+        if task is None or isinstance(task, str):
+            return None
+        q = self._queue
+        try:
+            fut = self.executor.submit(task, lambda kind, payload: q.put((kind, nid, payload)))
+        except Exception as exc:  # the executor refused: the node fails, the run goes on
+            fut = Future()
+            fut.set_exception(exc)
+        fut.add_done_callback(lambda f: q.put(("done", nid, f)))
+        return fut, self._deadline(nid)
+
+    def _loan_ended(self, loan: Future[None]) -> None:
+        if not loan.cancelled() and loan.exception() is not None:  # the loop itself broke: end the run
+            self._broken = loan.exception()
+            self._attention.set()
+
+    def _card_ref(self, card: type[BaseCard]) -> dict[str, Any]:
+        """How a worker finds ``card``: once per class and run, and only a name where tasks never leave."""
+        ref = self._card_refs.get(card)
+        if ref is None:
+            ref = self._card_refs[card] = {"card_type": card.card_type} if self._pulling else card_ref(card)
+        return ref
 
     def _payload(self, ref: dict[str, Any]) -> dict[str, Any]:
         if "data" in ref:
@@ -334,6 +373,7 @@ class NodeSteps:
     def _drop(self, nid: str) -> None:
         """Stop waiting for ``nid``: cancel its future, or retire the worker running it (replaced by ``_grow``)."""
         handle, _ = self._inflight.pop(nid)
+        self._started.pop(nid, None)
         if isinstance(handle, Future):
             self.executor.cancel(handle)
         else:
