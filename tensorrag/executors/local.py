@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["LocalExecutor"]
 
 _Item = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+_IDLE_S = 10.0  # a pool thread idle this long exits, so executors dropped without shutdown() leave no threads
 
 
 class LocalExecutor(Executor):
@@ -26,7 +27,8 @@ class LocalExecutor(Executor):
 
     A thread cannot be killed, so a card that times out or is cancelled is *abandoned*: its
     thread is retired (it exits when the card returns) and a fresh thread takes its place, so
-    the executor keeps ``max_workers`` threads available for other tasks.
+    the executor keeps ``max_workers`` threads available for other tasks. Threads start on demand
+    and a thread idle for 10 s exits, so an executor dropped without :meth:`shutdown` leaves none.
 
     Args:
         max_workers: threads (and so cards running at once); default ``TENSORRAG_MAX_WORKERS``
@@ -132,7 +134,16 @@ class LocalExecutor(Executor):
         while True:
             with self._lock:
                 self._idle += 1
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=_IDLE_S)
+            except queue.Empty:
+                with self._lock:
+                    if self._pending == 0:  # nothing queued for this thread: leave (a new task spawns one)
+                        self._idle -= 1
+                        self._live -= 1
+                        return
+                    self._idle -= 1
+                continue
             with self._lock:
                 self._idle -= 1
                 if item is not None:
@@ -155,3 +166,5 @@ class LocalExecutor(Executor):
                 if me in self._retired:  # abandoned while it ran: a replacement already serves the pool
                     self._retired.discard(me)
                     return
+            # An idle thread must not keep its last task alive (its run, its store, their memory).
+            item = fut = fn = args = kwargs = result = None  # type: ignore[assignment]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -191,3 +192,18 @@ def test_timeout_in_one_run_does_not_cancel_another_run_on_the_same_executor(tmp
     run_b.wait(10)
     assert run_a.status == {"slow": "failed"}
     assert run_b.status == {"quick": "completed"}, run_b.error("quick")
+
+
+def test_an_executor_dropped_without_shutdown_leaves_no_threads(tmp_path, monkeypatch):
+    import tensorrag.executors.local as local
+
+    monkeypatch.setattr(local, "_IDLE_S", 0.2)
+    before = set(threading.enumerate())
+    p = tr.Pipeline("dropped")
+    p.add(C.t_source, id="a", n=2)
+    for _ in range(5):
+        assert p.run(storage=tmp_path, executor=LocalExecutor(2), progress=False).ok  # never shut down
+    deadline = time.monotonic() + 10
+    while [t for t in set(threading.enumerate()) - before if t.name == "tensorrag-card"]:
+        assert time.monotonic() < deadline, "idle pool threads of dropped executors never exited"
+        time.sleep(0.05)
