@@ -85,11 +85,12 @@ def count_fs_ops(package: str = f"{os.sep}tensorrag{os.sep}") -> Iterator[FsOps]
         return counted
 
     saved: list[tuple[Any, str, Any]] = [(os, name, getattr(os, name)) for name in OS_FUNCTIONS if hasattr(os, name)]
-    saved += [(builtins, "open", builtins.open), (io, "open", io.open)]
-    opener = wrap("open()", builtins.open)  # one wrapper for both names: io.open is builtins.open
+    real_open = builtins.open
+    saved += [(builtins, "open", real_open), (io, "open", io.open)]
+    opener = wrap("open()", real_open)  # one wrapper for both names: io.open is builtins.open
     try:
         for module, name, fn in saved:
-            setattr(module, name, opener if fn is builtins.open else wrap(name, fn))
+            setattr(module, name, opener if fn is real_open else wrap(name, fn))
         yield ops
     finally:
         for module, name, fn in saved:

@@ -57,10 +57,8 @@ HEADERS = ("case", "tensorrag", "baseline (same run)", "figure", "target", "ok")
 
 def cells(row: Row) -> tuple[str, ...]:
     """The row's cells under :data:`HEADERS` (its note is printed after them)."""
-    if row.figure is not None:
-        figure = f"{number(row.figure)} {row.unit}".rstrip()
-    else:
-        figure = "n/a" if row.unit else ""
+    missing = "n/a" if row.unit else ""  # a row without a unit is a sub-row of text, not a figure
+    figure = missing if row.figure is None else f"{number(row.figure)} {row.unit}".rstrip()
     target = "" if row.target is None else f"≤ {number(row.target)} {row.unit}".rstrip()
     return row.case, row.value, row.baseline, figure, target, row.ok if row.unit else ""
 
