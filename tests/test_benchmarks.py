@@ -142,3 +142,14 @@ def test_a_failed_benchmark_run_stops_with_the_node_and_its_error(tmp_path: Path
         overhead.run_ok(p, 1, str(tmp_path / "store"))
     message = str(info.value)
     assert "'broken'" in message and "bad" in message and "broken on purpose" in message
+
+
+def test_a_missing_peer_is_reported_in_its_row_not_raised() -> None:
+    import overhead
+
+    peers = {"plain": _peers.plain_chain(5), "hamilton": None, "dask": None, "kedro": None}
+    rows = overhead.versus_peers("chain 5", overhead.chain(5), 1, peers, repeats=1)
+    assert [row.case for row in rows] == ["chain 5", "  vs plain", "  vs dask", "  vs kedro"]
+    assert rows[0].baseline == _peers.MISSING and rows[0].figure is None and rows[0].ok == "-"
+    assert rows[1].figure is not None and rows[1].figure > 0
+    assert rows[2].baseline == rows[3].baseline == _peers.MISSING
