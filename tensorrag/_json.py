@@ -51,7 +51,7 @@ def load_json(data: str | bytes | bytearray | memoryview, where: str = "the docu
         text = data.removeprefix("\ufeff")
     else:
         raise SpecError(f"{where}: expected JSON text (str or bytes); got {_kind(data)}.")
-    # Only an exponent or a 300-digit literal can overflow a float: skip the per-number hook otherwise.
+    # Only a large exponent or a 200-digit literal can overflow a float: skip the per-number hook otherwise.
     floats = _parse_float if _BIG_FLOAT.search(text) else None
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=floats)
@@ -114,7 +114,9 @@ class _NotJson(ValueError):
     pass
 
 
-_BIG_FLOAT = re.compile(r"\d[eE][+-]?\d|\d{300}")
+# A float overflows only at a magnitude of 1e308: an exponent of 100 or more, or (with an exponent
+# under 100) at least 209 integer digits. Only such text needs the per-number check.
+_BIG_FLOAT = re.compile(r"\d[eE]\+?0*[1-9]\d{2}|\d{200}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 

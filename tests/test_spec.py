@@ -489,6 +489,9 @@ class TestLoadJson:
             ('{"x": NaN}', r"NaN is not a JSON number"),
             ('{"x": -Infinity}', r"-Infinity is not a JSON number"),
             ('{"x": 1e999}', r"1e999 is out of range"),
+            ('{"x": 1.5E+0309}', r"1.5E\+0309 is out of range"),
+            ('{"x": ' + "9" * 250 + "e60}", r"is out of range"),  # a long mantissa, a small exponent
+            ('{"x": ' + "9" * 310 + ".5}", r"is out of range"),
             ('{"name": "\\ud800"}', r"name is not valid Unicode text \(a lone surrogate '\\ud800' at index 0\)"),
             ('{"\\udfff": 1}', r"lone surrogate"),
             ("{bad", r"not valid JSON: Expecting property name .* at line 1 column 2"),

@@ -228,8 +228,9 @@ class NodeSteps:
             self._emit({"type": "warning", "node_id": nid, "message": f"{problem} Recomputing node {nid!r}."})
         entry = prep.entry
         if entry is not None:
-            rec.outputs = entry.get("outputs", {})
-            rec.extras = entry.get("extras", {})
+            # Copies: an entry may be shared with the store's memo of entries it read.
+            rec.outputs = {port: dict(ref) for port, ref in entry.get("outputs", {}).items()}
+            rec.extras = {port: dict(ref) for port, ref in entry.get("extras", {}).items()}
             rec.preview = entry.get("preview")
             rec.logs = entry.get("logs", "")
             self._status(nid, "cached")

@@ -22,13 +22,14 @@ Elsewhere (memory, object stores) ``_meta.json`` is one PUT into ``artifacts/{ke
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from tensorrag.errors import ArtifactNotFoundError, UnsafePathError, name_list
 from tensorrag.storage.codecs import encode_json
-from tensorrag.storage.integrity import ABANDONED, is_abandoned
+from tensorrag.storage.integrity import ABANDONED, file_stamp, is_abandoned
 from tensorrag.storage.paths import safe_name, safe_relpath
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ _PIPELINE = "_pipeline.json"
 _HISTORY = "_history"
 _RUNS = "runs"
 _ARTIFACTS = "artifacts"
+#: Local ``_meta.json`` files read by this process: path -> (lstat stamp, entry). Treat entries as read-only.
+_ENTRIES: dict[str, tuple[str, Any]] = {}
+_MAX_ENTRIES = 4096
 _MARK = "abandoned"  # the key of an attempt's _meta.json that marks it abandoned (local disk)
 
 
@@ -93,6 +97,9 @@ class StoreLayout:
         with self._guard("write", own):
             if not backend.create(own, data):  # type: ignore[attr-defined]
                 return False  # the mark of an abandoned attempt is there (or this attempt committed already)
+            written = backend.written_stamp(own)  # type: ignore[attr-defined]
+            if written is not None:  # a re-run in this process reads it back without parsing
+                _ENTRIES[backend.full(own)] = (written, entry)
             if backend.link_folder(self._key_dir(key), attempt):  # type: ignore[attr-defined]
                 return True
         self._write(self._key_rel(key, _META), data)  # no symlinks here, or a real folder from before
@@ -151,7 +158,7 @@ class StoreLayout:
         if not backend.is_local and backend.cheap_exists and not self._file_exists(rel):
             return None  # the common miss, without raising and catching an exception
         try:
-            entry = self._read_json(rel)
+            entry = self._read_entry_file(rel)
         except ArtifactNotFoundError:
             return None
         if not isinstance(entry, dict) or entry.get(_MARK):
@@ -161,6 +168,30 @@ class StoreLayout:
             return entry  # the attempt's own file: an abandon mark would have replaced it
         if isinstance(attempt, str) and is_abandoned(cast("ArtifactStore", self), attempt):
             return None  # committed by an attempt the engine had given up on (timeout, cancel)
+        return entry
+
+    def _read_entry_file(self, rel: str) -> Any:
+        """A ``_meta.json``; on local disk one already read by this process, unchanged, is not parsed again.
+
+        An entry carries the node's preview (kilobytes of JSON), so a fully cached re-run would
+        spend most of its time parsing. The file's ``lstat`` stamp says whether it is the same file.
+        """
+        backend = self._backend
+        if not backend.is_local:
+            return self._read_json(rel)
+        full = backend.full(rel)
+        try:
+            # No confinement walk: a hit is only ever a file this process read through the checked path.
+            stamp = file_stamp(os.lstat(full))
+        except OSError:
+            return self._read_json(rel)  # gone or unreadable: the reader raises the typed error
+        hit = _ENTRIES.get(full)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        entry = self._read_json(rel)
+        _ENTRIES[full] = (stamp, entry)
+        while len(_ENTRIES) > _MAX_ENTRIES:
+            del _ENTRIES[next(iter(_ENTRIES))]  # the oldest read first
         return entry
 
     def _uri_exists(self, uri: Any, hashed: bool = True) -> bool:
