@@ -217,7 +217,7 @@ class _RunRecord:
 def _save_graph(store: ArtifactStore, doc: dict[str, Any]) -> None:
     try:
         try:
-            if store.read_pipeline() == doc:
+            if store.read_pipeline(shared=True) == doc:  # only compared: the shared copy will do
                 return
         except FileNotFoundError:
             pass

@@ -22,6 +22,7 @@ Elsewhere (memory, object stores) ``_meta.json`` is one PUT into ``artifacts/{ke
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from datetime import UTC, datetime
@@ -34,7 +35,6 @@ from tensorrag.storage.paths import safe_name, safe_relpath
 
 if TYPE_CHECKING:
     import builtins
-    import contextlib
 
     from tensorrag.storage._backends import FsspecBackend
     from tensorrag.storage.codecs import Buffer
@@ -171,7 +171,7 @@ class StoreLayout:
         return entry
 
     def _read_entry_file(self, rel: str) -> Any:
-        """A ``_meta.json``; on local disk one already read by this process, unchanged, is not parsed again.
+        """A ``_meta.json``: on local disk one this process read or wrote, unchanged, is not parsed again.
 
         An entry carries the node's preview (kilobytes of JSON), so a fully cached re-run would
         spend most of its time parsing. The file's ``lstat`` stamp says whether it is the same file.
@@ -279,15 +279,26 @@ class StoreLayout:
             return self._write_json(_PIPELINE, doc, plain=True, indent=indent)
         data = encode_json(doc, indent=indent)
         self._write(history, data)
-        return self._write(_PIPELINE, data)
+        uri = self._write(_PIPELINE, data)
+        if self._backend.is_local:  # the next run compares against it without parsing it again
+            with contextlib.suppress(OSError):
+                full = self._backend.full(_PIPELINE)
+                _ENTRIES[full] = (file_stamp(os.lstat(full)), doc)
+        return uri
 
-    def read_pipeline(self) -> dict[str, Any]:
+    def read_pipeline(self, *, shared: bool = False) -> dict[str, Any]:
         """The saved pipeline document.
+
+        Args:
+            shared: the document may be one this process already holds (read or written here, the
+                file unchanged since): fast, but never change it.
 
         Raises:
             ArtifactNotFoundError: nothing was saved here yet.
         """
         try:
+            if shared:
+                return self._read_entry_file(_PIPELINE)  # type: ignore[no-any-return]
             return self._read_json(_PIPELINE)  # type: ignore[no-any-return]
         except ArtifactNotFoundError:
             raise ArtifactNotFoundError(
