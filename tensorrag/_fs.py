@@ -7,7 +7,6 @@ file behind.
 from __future__ import annotations
 
 import os
-import secrets
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -33,7 +32,7 @@ def write_atomic_with(path: str, fill: Callable[[int, str], object]) -> None:
     """
     folder = os.path.dirname(path) or "."
     # A dot-name in the same folder: os.replace is atomic there and listings skip it.
-    tmp = f"{folder}/.tmp-{secrets.token_hex(8)}"
+    tmp = f"{folder}/.tmp-{os.urandom(8).hex()}"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(tmp, flags, 0o666)  # 0o666 & umask, like a plain open(); mkstemp would force 0o600

@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-import secrets
 import sys
 import threading
 import time
@@ -46,7 +45,7 @@ log = logging.getLogger(__name__)
 
 def new_run_id() -> str:
     """A sortable, unique run id: ``{UTC timestamp}-{6 hex}``."""
-    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{os.urandom(3).hex()}"
 
 
 @check_keywords

@@ -19,7 +19,6 @@ import datetime as _dt
 import decimal
 import math
 import sys
-import uuid
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -104,7 +103,7 @@ def json_safe(obj: Any, _depth: int = 0) -> Any:
         return [json_safe(v, _depth + 1) for v in items]
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return f"<{len(obj)} bytes>"
-    if isinstance(obj, (PurePath, uuid.UUID)):
+    if isinstance(obj, PurePath) or (type(obj).__name__ == "UUID" and type(obj).__module__ == "uuid"):
         return str(obj)
     try:
         if pd is not None and pd.isna(obj):

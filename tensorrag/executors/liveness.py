@@ -18,7 +18,6 @@ A manifest without an owner (written by an older version) keeps its status.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -31,10 +30,18 @@ HEARTBEAT_S = 30.0
 STALE_S = 120.0
 
 
+def _host() -> str:
+    if hasattr(os, "uname"):
+        return os.uname().nodename  # what socket.gethostname() returns, without importing socket (4 ms)
+    import socket
+
+    return socket.gethostname()
+
+
 def owner_record() -> dict[str, Any]:
     """This process as the owner of a run: host name, pid and the pid's start time."""
     pid = os.getpid()
-    return {"host": socket.gethostname(), "pid": pid, "pid_started": _started(pid)}
+    return {"host": _host(), "pid": pid, "pid_started": _started(pid)}
 
 
 def effective_status(manifest: dict[str, Any], now: datetime | None = None) -> tuple[Any, str | None]:
@@ -44,7 +51,7 @@ def effective_status(manifest: dict[str, Any], now: datetime | None = None) -> t
     if status != "running" or not isinstance(owner, dict):
         return status, None
     host, pid = owner.get("host"), owner.get("pid")
-    if host == socket.gethostname() and isinstance(pid, int) and sys.platform != "win32":
+    if host == _host() and isinstance(pid, int) and sys.platform != "win32":
         alive = _alive(pid)
         if alive and _state(pid) == "Z":  # killed, not yet reaped by its parent
             alive = False

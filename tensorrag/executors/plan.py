@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.errors import ArgumentError, PipelineValidationError
@@ -17,22 +16,34 @@ if TYPE_CHECKING:
 __all__ = ["NodePlan", "make_plan"]
 
 
-@dataclass(slots=True)
 class NodePlan:
-    """One node as the engine runs it."""
+    """One node as the engine runs it (a plain class: a dataclass costs a millisecond at import)."""
 
-    node_id: str
-    rank: int
-    card: type[BaseCard]
-    config: dict[str, Any]
-    inputs: dict[str, tuple[str, str]]  # port -> (source node, source port)
-    children: list[str]
-    resources: dict[str, Any]
-    output_type: str
-    cache: bool = True  # the node's own opt-out (``Node.cache``)
-    fingerprint: str = ""
-    parents: int = 0  # distinct source nodes: the node is ready when that many have finished
-    config_json: str | None = None  # the config as the cache key hashes it (caching.config_text)
+    __slots__ = ("cache", "card", "children", "config", "config_json", "fingerprint", "inputs", "node_id",
+                 "output_type", "parents", "rank", "resources")
+
+    def __init__(
+        self,
+        node_id: str,
+        rank: int,
+        card: type[BaseCard],
+        config: dict[str, Any],
+        inputs: dict[str, tuple[str, str]],
+        children: list[str],
+        resources: dict[str, Any],
+        output_type: str,
+        cache: bool = True,
+        fingerprint: str = "",
+        config_json: str | None = None,
+    ) -> None:
+        self.node_id, self.rank, self.card, self.config = node_id, rank, card, config
+        self.inputs = inputs  # port -> (source node, source port)
+        self.children = children
+        self.resources, self.output_type = resources, output_type
+        self.cache = cache  # the node's own opt-out (``Node.cache``)
+        self.fingerprint = fingerprint
+        self.config_json = config_json  # the config as the cache key hashes it (caching.config_text)
+        self.parents = 0  # distinct source nodes: the node is ready when that many have finished
 
 
 def make_plan(

@@ -25,7 +25,7 @@ def now_iso() -> str:
     return f"{second[1]}.{int((t - whole) * 1e6):06d}Z"
 
 
-@dataclass(slots=True)
+@dataclass
 class NodeRecord:
     """What one run knows about one node."""
 

@@ -20,7 +20,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import secrets
 import stat
 from typing import TYPE_CHECKING, Any
 
@@ -366,7 +365,7 @@ class LocalBackend(FsspecBackend):
         try:
             os.symlink(target, full, target_is_directory=True)
         except FileExistsError:
-            tmp = f"{folder}/.tmp-{secrets.token_hex(8)}"
+            tmp = f"{folder}/.tmp-{os.urandom(8).hex()}"
             try:
                 os.symlink(target, tmp, target_is_directory=True)
                 os.replace(tmp, full)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -271,7 +270,7 @@ class StoreLayout:
         indented JSON goes through Python's slow encoder (~0.2 ms per node).
         """
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        history = f"{_HISTORY}/{stamp}-{secrets.token_hex(3)}.json"
+        history = f"{_HISTORY}/{stamp}-{os.urandom(3).hex()}.json"
         nodes = doc.get("nodes")
         indent = 2 if not isinstance(nodes, list) or len(nodes) <= 200 else None
         if getattr(self._backend, "keeps_objects", False):  # memory: a document is plain JSON, kept as is
