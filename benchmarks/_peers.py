@@ -143,11 +143,15 @@ def _quiet_kedro() -> Any:
     """Kedro configures rich logging on import and logs every node at INFO: keep the table readable."""
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level  # kedro's import adds a rich handler to the root logger
     logging.disable(logging.INFO)
     try:
         yield
     finally:
         logging.disable(logging.NOTSET)
+        root.handlers[:] = handlers  # everyone else's logging stays where it was (not rich, not on stdout)
+        root.setLevel(level)
         logging.getLogger("kedro").setLevel(logging.WARNING)
 
 
