@@ -338,8 +338,15 @@ class Run:
         return self.store.get(ports[port])
 
     def preview(self, node_id: str) -> dict[str, Any] | None:
-        """The node's preview (original formats: table / metrics / model_summary), or None."""
-        return self._record(node_id).preview
+        """The node's preview (original formats: table / metrics / model_summary), or None.
+
+        On ``memory://`` with the local executor the preview is made on the first call (nothing
+        would keep it, and most nodes are never looked at), then kept.
+        """
+        rec = self._record(node_id)
+        if rec.preview is None and self._engine is not None:
+            return self._engine.preview(node_id)
+        return rec.preview
 
     def output_type(self, node_id: str) -> str:
         """The node's preview format (its card's ``output_view_type``: table, metrics, model_summary, ...)."""

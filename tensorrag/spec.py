@@ -322,8 +322,9 @@ def _kind(value: Any) -> str:
 class Task:
     """One node's work, self-contained: everything a worker needs and nothing global.
 
-    ``card_class`` and ``store`` are transient in-process shortcuts (the local executor passes
-    the class and the store object themselves); they never go on the wire.
+    ``card_class``, ``store`` and ``preview`` are transient in-process shortcuts (the local executor
+    passes the class and the store object themselves; ``preview=False`` leaves the preview to
+    ``Run.preview``); they never go on the wire.
     """
 
     run_id: str
@@ -338,6 +339,7 @@ class Task:
     resources: dict[str, Any] = field(default_factory=dict)
     card_class: Any = field(default=None, repr=False, compare=False)
     store: Any = field(default=None, repr=False, compare=False)
+    preview: bool = field(default=True, repr=False, compare=False)  # False: the run makes it when asked
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-like payload sent to out-of-process workers."""

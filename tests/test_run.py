@@ -285,3 +285,35 @@ def test_summary_lists_every_node(mixed_run):
     text = mixed_run.summary()
     for nid, status in mixed_run.status.items():
         assert re.search(rf"^{re.escape(nid)}\s+{status}\b", text, re.M), text
+
+
+PREVIEWS: list[str] = []
+
+
+class CountedPreview(tr.BaseCard):
+    """Counts how often its preview is made."""
+
+    card_type = "t_counted_preview"
+    description = "a json output whose preview is counted"
+    output_schema = {"out": "json"}
+    output_view_type = "metrics"
+
+    def execute(self, config, inputs, storage):
+        return {"out": storage.save_json("", "", "out", {"r2": 0.5})}
+
+    def get_output_preview(self, outputs, storage):
+        PREVIEWS.append(outputs["out"])
+        return {"metrics": storage.load_json(outputs["out"])}
+
+
+def test_a_memory_run_makes_a_preview_when_asked_and_the_same_one_as_on_disk(tmp_path):
+    p = tr.Pipeline("lazy-preview")
+    p.add(CountedPreview, id="m")
+    PREVIEWS.clear()
+    on_disk = p.run(storage=tmp_path, progress=False)
+    assert len(PREVIEWS) == 1  # persisted stores make it with the node (it goes in the cache entry)
+    PREVIEWS.clear()
+    in_memory = p.run(storage=f"memory://lazy-{uuid.uuid4().hex}", progress=False)
+    assert in_memory.ok and PREVIEWS == []  # nothing asked yet: nothing made
+    assert in_memory.preview("m") == on_disk.preview("m") == {"metrics": {"r2": 0.5}}
+    assert in_memory.preview("m") == {"metrics": {"r2": 0.5}} and len(PREVIEWS) == 1  # made once, then kept

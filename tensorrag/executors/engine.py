@@ -95,7 +95,7 @@ class Engine(NodeSteps):
         self._work = threading.Condition(self._lock)  # idle workers wait here for ready nodes
         self._attention = threading.Event()  # pull mode: the engine thread has something to look at
         self._log_limits = (get_settings().max_log_lines, get_settings().max_log_chars)
-        self._logged, self._card_refs, self._pulling = {}, {}, False
+        self._logged, self._card_refs, self._pulling, self.lazy_previews = {}, {}, False, False
         self._plan, self._fresh = make_plan(pipeline, targets, rerun)
         self.executor.preflight([p.card for p in self._plan.values()])  # refuse what cannot run, first
         self._store_wire = store.to_wire()
@@ -130,6 +130,7 @@ class Engine(NodeSteps):
         self.executor.start()
         lend = getattr(self.executor, "lend", None)
         self._pulling = lend is not None
+        self.lazy_previews = self._pulling and self.store.protocol == "memory"  # nothing persists them
         route = capture.routing() if self.executor.in_process else contextlib.nullcontext()
         try:
             with route:

@@ -41,7 +41,17 @@ from tensorrag.storage.integrity import entry_stamps
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["card_ref", "commit_entry", "main_source", "notebook_source", "resolve_card", "run_task", "run_wire"]
+__all__ = [
+    "card_ref",
+    "commit_entry",
+    "main_source",
+    "notebook_source",
+    "output_preview",
+    "preview_of",
+    "resolve_card",
+    "run_task",
+    "run_wire",
+]
 
 
 def card_ref(cls: type[BaseCard]) -> dict[str, Any]:
@@ -240,12 +250,8 @@ def run_task(
             timings["execute"] = time.perf_counter() - t1
             result.outputs, result.extras = _collect(cls, task, refs, handle)
             t2 = time.perf_counter()
-            try:
-                preview = card.get_output_preview(refs or {}, handle)
-                result.preview = json_safe(preview) if preview is not None else None
-            except Exception as exc:  # a broken preview must not fail a finished card
-                result.preview = {"preview_error": f"{type(exc).__name__}: {exc}"}
-                print(f"preview failed: {type(exc).__name__}: {exc}")
+            if task.preview:
+                result.preview = output_preview(card, refs or {}, handle)
             timings["preview"] = time.perf_counter() - t2
         except (Exception, SystemExit) as exc:  # sys.exit() in a card fails the node, not the run
             result.error = {
@@ -272,6 +278,22 @@ def run_task(
                 "traceback": traceback.format_exc(),
             }
     return result
+
+
+def output_preview(card: BaseCard, refs: dict[str, str], handle: CardStorage) -> dict[str, Any] | None:
+    """``card.get_output_preview(refs, handle)`` as JSON data; a broken preview is reported, never raised."""
+    try:
+        preview = card.get_output_preview(refs, handle)
+        return json_safe(preview) if preview is not None else None
+    except Exception as exc:  # a broken preview must not fail a finished card
+        print(f"preview failed: {type(exc).__name__}: {exc}")
+        return {"preview_error": f"{type(exc).__name__}: {exc}"}
+
+
+def preview_of(cls: type[BaseCard], store: ArtifactStore, outputs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The preview of a finished node from its output refs (for a run that left it to be asked for)."""
+    refs = {port: ref["uri"] for port, ref in outputs.items() if isinstance(ref, dict) and "uri" in ref}
+    return output_preview(cls(), refs, CardStorage(store, "preview"))
 
 
 def commit_entry(

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from tensorrag.errors import TaskCancelledError, TaskTimeoutError
 from tensorrag.executors import capture
 from tensorrag.executors.caching import cache_key, card_token, verified_entry
-from tensorrag.executors.runtime import card_ref, commit_entry
+from tensorrag.executors.runtime import card_ref, commit_entry, preview_of
 from tensorrag.executors.state import TERMINAL, RunState, now_iso
 from tensorrag.spec import Task, TaskResult
 from tensorrag.storage.integrity import abandon
@@ -96,6 +96,7 @@ class NodeSteps:
     _log_limits: tuple[int, int]
     _logged: dict[str, list[int]]  # node -> [lines kept, characters kept, lines not kept]
     _card_refs: dict[type[BaseCard], dict[str, Any]]  # card class -> its wire reference, once per run
+    lazy_previews: bool  # previews are made when Run.preview asks (memory:// in pull mode)
     _pulling: bool  # pull mode: tasks run on lent threads of this process (card_class is what they use)
     _ready: list[tuple[int, str]]
     _waiting: dict[str, int]
@@ -259,6 +260,7 @@ class NodeSteps:
             resources=plan.resources,
             card_class=plan.card,  # in-process executors use these two; others send the wire form
             store=self.store,
+            preview=not self.lazy_previews,
         )
         if not self.executor.uri_mode(task, self.store):
             # The worker cannot reach this store (e.g. memory://): inputs travel as bytes, outputs
@@ -293,6 +295,13 @@ class NodeSteps:
         if not loan.cancelled() and loan.exception() is not None:  # the loop itself broke: end the run
             self._broken = loan.exception()
             self._attention.set()
+
+    def preview(self, nid: str) -> dict[str, Any] | None:
+        """The node's preview, made now (and kept) if the run left it to be asked for."""
+        rec = self.state.nodes[nid]
+        if rec.preview is None and self.lazy_previews and rec.status in ("completed", "cached") and rec.outputs:
+            rec.preview = preview_of(self._plan[nid].card, self.store, rec.outputs)
+        return rec.preview
 
     def _card_ref(self, card: type[BaseCard]) -> dict[str, Any]:
         """How a worker finds ``card``: once per class and run, and only a name where tasks never leave."""
