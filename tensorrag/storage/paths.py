@@ -44,6 +44,9 @@ _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._ -]*")
 _HINT = "Use letters, digits, '.', '_', '-' and spaces, starting with a letter or digit"
 
 
+_SAFE: set[str] = set()  # names that passed safe_name (only str; bounded)
+
+
 def safe_name(name: str, what: str = "name") -> str:
     r"""Check that ``name`` is one safe path segment (a user, project, run or artifact name).
 
@@ -61,9 +64,14 @@ def safe_name(name: str, what: str = "name") -> str:
     Raises:
         UnsafePathError: ``name`` is not a string or not a safe segment.
     """
+    if type(name) is str and name in _SAFE:
+        return name  # checked before: every artifact key and port name is checked several times per node
     if not isinstance(name, str):
         raise UnsafePathError(f"{what} must be a string; got {type(name).__name__} {safe_repr(name)}.")
     if _NAME.fullmatch(name) and name[-1] not in " .":
+        if len(_SAFE) > 65_536:
+            _SAFE.clear()
+        _SAFE.add(name)
         return name
     raise UnsafePathError(f"Unsafe {what} {_show(name)}: {_why_name(name)}. {_HINT} (at most {MAX_NAME}).")
 

@@ -485,12 +485,13 @@ class ArtifactStore(StoreLayout):
             typ = type_from_ext(ext)
         if typ not in EXTENSIONS:
             typ = type_from_ext(ext)  # 'any' or a custom port type: the extension decides
-        rel = self._rel(uri)
         backend = self._backend
-        if isinstance(backend, MemoryBackend):
-            kept = backend.kept(rel)
+        if isinstance(backend, MemoryBackend) and uri.startswith(self._url_base):
+            # Only paths this store kept are in the table, so a hit needs no parsing of the uri.
+            kept = backend.kept(uri[len(self._url_base) :])
             if kept is not None and kept[1] == typ:
                 return live_copy(typ, kept[0])
+        rel = self._rel(uri)
         hit, obj = self._memo.recall(self._url_base + rel, typ)
         if hit:  # written by this process moments ago: skip reading (and decoding, but for JSON)
             return decode(typ, obj, ext) if typ == "json" else obj
