@@ -69,7 +69,7 @@ def safe_name(name: str, what: str = "name") -> str:
     if not isinstance(name, str):
         raise UnsafePathError(f"{what} must be a string; got {type(name).__name__} {safe_repr(name)}.")
     if _NAME.fullmatch(name) and name[-1] not in " .":
-        if len(_SAFE) > 65_536:
+        if len(_SAFE) > 4096:  # bounded: attempt keys are new every run
             _SAFE.clear()
         _SAFE.add(name)
         return name
