@@ -16,7 +16,7 @@ from typing import Any
 
 from tensorrag.errors import SpecError
 
-__all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "json_problem", "load_json", "safe_repr"]
+__all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "canonical_json", "json_problem", "load_json", "safe_repr"]
 
 #: Deepest nesting a graph document may have (a node's config starts 4 levels down).
 MAX_DEPTH = 128
@@ -66,6 +66,11 @@ def load_json(data: str | bytes | bytearray | memoryview, where: str = "the docu
     if bad is not None:
         raise SpecError(f"{where} is not valid JSON: {bad[0] or 'the document'} {bad[1]}.")
     return value
+
+
+def canonical_json(value: Any) -> str:
+    """``value`` as compact JSON with sorted keys (anything else as ``str``): the text a cache key hashes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def json_problem(value: Any, path: str = "", max_depth: int = MAX_DEPTH) -> tuple[str, str] | None:

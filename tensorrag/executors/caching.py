@@ -9,6 +9,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+from tensorrag._json import canonical_json
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.decorator import FunctionCard
 from tensorrag.cards.identity import current_definition
@@ -52,8 +53,8 @@ def cache_key(
 
 
 def config_text(config: dict[str, Any]) -> str:
-    """The normalised config as it enters a cache key (sorted keys, compact)."""
-    return json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    """The normalised config as it enters a cache key (sorted keys, compact): what ``Node.resolved_text`` keeps."""
+    return canonical_json(config)
 
 
 def card_token(card: type[BaseCard], config: dict[str, Any], node_id: str) -> str | None:

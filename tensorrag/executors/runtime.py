@@ -22,7 +22,6 @@ import time
 import tokenize
 import traceback
 import types
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tensorrag._context import TaskContext, current_task
@@ -33,6 +32,7 @@ from tensorrag.cards.previews import json_safe
 from tensorrag.config import get_settings
 from tensorrag.errors import CardDefinitionError, CardExecutionError, MissingOutputError
 from tensorrag.executors.capture import capture_output
+from tensorrag.executors.state import now_iso
 from tensorrag.registry import card_registry
 from tensorrag.spec import Task, TaskResult
 from tensorrag.storage import ArtifactStore, CardStorage
@@ -325,7 +325,7 @@ def commit_entry(
         "output_type": cls.output_view_type,
         "logs": result.logs,  # at most TENSORRAG_MAX_LOG_CHARS (capture.LineSink)
         "timings": result.timings,
-        "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "created_at": now_iso(),
         "attempt": attempt,
         "stamps": entry_stamps(store, [result.outputs, result.extras]),
     }

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from tensorrag._json import canonical_json
 from tensorrag.cards.schema import validate_config
 from tensorrag.pipeline._checks import config_error
 from tensorrag.spec import NodeSpec, json_copy
@@ -103,7 +103,7 @@ class Node:
         """:meth:`resolved_config` as compact JSON with sorted keys (what a cache key hashes), kept until an edit."""
         memo = self._text
         if memo is None or memo[0] is not self._config or memo[1] is not self.card:
-            text = json.dumps(self.resolved_config(), sort_keys=True, separators=(",", ":"), default=str)
+            text = canonical_json(self.resolved_config())
             memo = self._text = (self._config, self.card, text)
         return memo[2]
 
