@@ -258,21 +258,14 @@ class Engine(NodeSteps):
         """Run ``nid`` on this worker (lock held on entry and exit); False when this worker was retired."""
         self._lock.release()
         try:
-            prep: Any = self._prepare(nid)
-        except Exception as exc:
-            prep = (exc, traceback.format_exc())
+            prep = self._try_prepare(nid)  # store reads, outside the lock
         finally:
             self._lock.acquire()
         if self._inflight.get(nid, (None,))[0] is not me:
             return False  # cancelled meanwhile
-        if isinstance(prep, tuple):
-            del self._inflight[nid]
-            self._fail_with(nid, *prep)
-            self._skip_descendants(nid)
-            return True
-        task = self._begin(nid, prep)
-        if task is None or isinstance(task, str):
-            del self._inflight[nid]  # cached or parked: nothing to run
+        task = self._open(nid, prep)
+        if task is None:
+            del self._inflight[nid]  # cached, parked or failed: nothing to run
             return True
         deadline = self._deadline(nid)
         self._inflight[nid] = (me, deadline)

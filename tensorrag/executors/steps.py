@@ -221,6 +221,26 @@ class NodeSteps:
             prep.entry, prep.problems = verified_entry(self.store, key)
         return prep
 
+    def _try_prepare(self, nid: str) -> Prepared | tuple[Exception, str]:
+        """:meth:`_prepare`, or the exception (and traceback) that stopped it: no run state changes."""
+        try:
+            return self._prepare(nid)
+        except Exception as exc:  # e.g. the store is unreachable for the cache lookup
+            return exc, traceback.format_exc()
+
+    def _open(self, nid: str, prep: Prepared | tuple[Exception, str]) -> Task | None:
+        """Act on the cache decision: the task to run, or None (cached, parked, or it failed to start)."""
+        if not isinstance(prep, tuple):
+            try:
+                task = self._begin(nid, prep)
+                return task if isinstance(task, Task) else None
+            except Exception as exc:  # e.g. payload mode cannot read an input
+                prep = (exc, traceback.format_exc())
+        self._fail_with(nid, *prep)
+        self._skip_descendants(nid)
+        self._stopping = self._stopping or self.fail_fast
+        return None
+
     def _begin(self, nid: str, prep: Prepared) -> Task | str | None:
         """Act on the cache decision: None when cached, ``"parked"`` when an identical node runs, else the task."""
         rec, key = self.state.nodes[nid], prep.key
@@ -272,15 +292,9 @@ class NodeSteps:
         return task
 
     def _start(self, nid: str) -> tuple[Future[TaskResult], float | None] | None:
-        """Start ``nid``: None when it needs no task (cached, parked, or failed to start)."""
-        try:
-            task = self._begin(nid, self._prepare(nid))
-        except Exception as exc:  # e.g. the store is unreachable for the cache lookup
-            self._fail_with(nid, exc, traceback.format_exc())
-            self._skip_descendants(nid)
-            self._stopping = self._stopping or self.fail_fast
-            return None
-        if task is None or isinstance(task, str):
+        """Submit mode: start ``nid``; None when it needs no task (cached, parked, or failed to start)."""
+        task = self._open(nid, self._try_prepare(nid))
+        if task is None:
             return None
         q = self._queue
         try:
