@@ -47,7 +47,8 @@ _PIPELINE = "_pipeline.json"
 _HISTORY = "_history"
 _RUNS = "runs"
 _ARTIFACTS = "artifacts"
-#: Local ``_meta.json`` files read by this process: path -> (lstat stamp, entry). Treat entries as read-only.
+#: Local documents (``_meta.json``, ``_pipeline.json``) this process read or wrote: path -> (lstat stamp,
+#: value). Treat the values as read-only.
 _ENTRIES: dict[str, tuple[str, Any]] = {}
 _MAX_ENTRIES = 4096
 _MARK = "abandoned"  # the key of an attempt's _meta.json that marks it abandoned (local disk)
@@ -157,7 +158,7 @@ class StoreLayout:
         if not backend.is_local and backend.cheap_exists and not self._file_exists(rel):
             return None  # the common miss, without raising and catching an exception
         try:
-            entry = self._read_entry_file(rel)
+            entry = self._read_json_unchanged(rel)
         except ArtifactNotFoundError:
             return None
         if not isinstance(entry, dict) or entry.get(_MARK):
@@ -169,7 +170,7 @@ class StoreLayout:
             return None  # committed by an attempt the engine had given up on (timeout, cancel)
         return entry
 
-    def _read_entry_file(self, rel: str) -> Any:
+    def _read_json_unchanged(self, rel: str) -> Any:
         """A ``_meta.json``: on local disk one this process read or wrote, unchanged, is not parsed again.
 
         An entry carries the node's preview (kilobytes of JSON), so a fully cached re-run would
@@ -297,7 +298,7 @@ class StoreLayout:
         """
         try:
             if shared:
-                return self._read_entry_file(_PIPELINE)  # type: ignore[no-any-return]
+                return self._read_json_unchanged(_PIPELINE)  # type: ignore[no-any-return]
             return self._read_json(_PIPELINE)  # type: ignore[no-any-return]
         except ArtifactNotFoundError:
             raise ArtifactNotFoundError(
