@@ -46,15 +46,33 @@ class FunctionCard(BaseCard):
     def execute(self, config: dict[str, Any], inputs: dict[str, str], storage: Any) -> dict[str, str]:
         """Load the inputs, call the function, save what it returns under the output ports."""
         kwargs = {name: storage.load(inputs[name]) for name in self._input_names}
-        params = {k: v for k, v in config.items() if not k.startswith("_")}
-        if self._config_model is not None:
-            model = self._config_model.model_validate(params)
-            params = {name: getattr(model, name) for name in self._config_names}
-        result = type(self)._fn(**kwargs, **params)
-        return self._save_outputs(result, storage)
+        result = type(self)._fn(**kwargs, **self.call_params(config))
+        refs: dict[str, str] = {}
+        for port, (value, declared) in self.output_values(result).items():
+            if declared is None:
+                storage.save(port, value)  # an extra artifact (a chart, a report): kept, not a port
+            else:
+                refs[port] = storage.save(port, value, type=None if declared == "any" else declared)
+        return refs
 
-    def _save_outputs(self, result: Any, storage: Any) -> dict[str, str]:
-        outs = self.outputs()
+    @classmethod
+    def call_params(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """The function's keyword arguments from a node config (``_``-prefixed keys dropped, values typed)."""
+        params = {k: v for k, v in config.items() if not k.startswith("_")}
+        if cls._config_model is None:
+            return params
+        model = cls._config_model.model_validate(params)
+        return {name: getattr(model, name) for name in cls._config_names}
+
+    @classmethod
+    def output_values(cls, result: Any) -> dict[str, tuple[Any, str | None]]:
+        """What the function returned, per port: ``(value, declared type)``; extras have type None.
+
+        Raises:
+            CardExecutionError: several outputs and not a dict, or a value of the wrong type.
+            MissingOutputError: a declared output is missing from the returned dict.
+        """
+        outs = cls.outputs()
         if not outs:
             return {}
         if len(outs) == 1:
@@ -63,26 +81,24 @@ class FunctionCard(BaseCard):
             values = dict(result)
         else:
             raise CardExecutionError(
-                f"Card {self.card_type!r} declares {len(outs)} outputs ({', '.join(outs)}), so its function must "
+                f"Card {cls.card_type!r} declares {len(outs)} outputs ({', '.join(outs)}), so its function must "
                 f"return a dict keyed by port; it returned {type(result).__name__}.",
-                card_type=self.card_type,
+                card_type=cls.card_type,
             )
         missing = [p for p in outs if p not in values]
         if missing:
             raise MissingOutputError(
-                f"Card {self.card_type!r} did not return output(s) {', '.join(map(repr, missing))}; "
+                f"Card {cls.card_type!r} did not return output(s) {', '.join(map(repr, missing))}; "
                 f"it returned keys {sorted(values)}. Return a dict with every declared port.",
-                card_type=self.card_type,
+                card_type=cls.card_type,
             )
-        refs: dict[str, str] = {}
+        typed: dict[str, tuple[Any, str | None]] = {}
         for port, value in values.items():
             declared = outs.get(port)
             if declared is not None:
-                _check_value(self.card_type, port, declared, value)
-                refs[port] = storage.save(port, value, type=None if declared == "any" else declared)
-            else:
-                storage.save(port, value)  # an extra artifact (a chart, a report): kept, not a port
-        return refs
+                _check_value(cls.card_type, port, declared, value)
+            typed[port] = (value, declared)
+        return typed
 
     def cache_token(self, config: dict[str, Any]) -> str | None:
         """The ``cache_token=`` callable given to ``@card`` (called with the config), else ``""``."""

@@ -50,6 +50,7 @@ once and cards import without the guard.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -105,19 +106,41 @@ def install() -> bool:
         return True
 
 
-@contextmanager
-def guard_imports() -> Iterator[None]:
+class guard_imports:  # lower case: used like the context-manager function it was
     """First imports this thread makes in the block wait for the process-wide guard (re-entrant).
 
-    Also a decorator (``run_task`` wears it). Imports of modules already loaded never wait.
+    Also a decorator (``run_task`` wears it). Imports of modules already loaded never wait. A
+    plain class, not ``@contextmanager``: it wraps every task, and a generator per call costs.
     """
-    install()
-    depth = getattr(_local, "depth", 0)
+
+    __slots__ = ("_depth",)
+
+    def __enter__(self) -> None:
+        self._depth = _enter()
+
+    def __exit__(self, *exc: object) -> None:
+        _local.depth = self._depth
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Guard every call of ``fn``."""
+
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            depth = _enter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _local.depth = depth
+
+        return guarded
+
+
+def _enter() -> int:
+    if _installed is None:
+        install()
+    depth: int = getattr(_local, "depth", 0)
     _local.depth = depth + 1
-    try:
-        yield
-    finally:
-        _local.depth = depth
+    return depth
 
 
 @contextmanager

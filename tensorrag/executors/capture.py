@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ["LineSink", "capture_output", "routing", "uncaptured"]
+__all__ = ["LineSink", "capture_output", "close_capture", "open_capture", "routing", "uncaptured"]
 
 _sinks: dict[int, list[LineSink]] = {}  # per thread: a stack, so nested captures restore the outer one
 _lock = threading.Lock()
@@ -43,9 +43,9 @@ class LineSink:
     """
 
     def __init__(self, on_line: Callable[[str], None] | None = None, max_chars: int | None = None) -> None:
-        self._buf = io.StringIO()  # the head
+        self._buf: io.StringIO | None = None  # the head, made on the first write (most cards print nothing)
         self._room = max_chars // 2 if max_chars is not None else None  # left in the head
-        self._tail: deque[str] = deque()
+        self._tail: deque[str] | None = None
         self._tail_len = 0
         self._tail_max = max_chars - max_chars // 2 if max_chars is not None else 0
         self._max_chars = max_chars
@@ -77,17 +77,20 @@ class LineSink:
 
     def getvalue(self) -> str:
         """Everything written so far, or its first and last parts around a line saying what was cut."""
+        head = self._buf.getvalue() if self._buf is not None else ""
         if not self._cut_chars and not self._tail:
-            return self._buf.getvalue()
+            return head
         cut = ""
         if self._cut_chars:
             cut = (
                 f"\n… {self._cut_lines:,} lines ({self._cut_chars:,} characters) not kept here "
                 f"(limit {self._max_chars:,} characters per node, TENSORRAG_MAX_LOG_CHARS) …\n"
             )
-        return self._buf.getvalue() + cut + "".join(self._tail)
+        return head + cut + "".join(self._tail or ())
 
     def _keep(self, text: str) -> None:
+        if self._buf is None:
+            self._buf, self._tail = io.StringIO(), deque()
         if self._room is None:
             self._buf.write(text)
             return
@@ -97,6 +100,7 @@ class LineSink:
             self._room -= len(head)
             if not text:
                 return
+        assert self._tail is not None
         self._tail.append(text)
         self._tail_len += len(text)
         while self._tail_len > self._tail_max:  # drop the oldest part of the tail
@@ -197,19 +201,34 @@ def routing() -> Iterator[None]:
 @contextmanager
 def capture_output(on_line: Callable[[str], None] | None = None, max_chars: int | None = None) -> Iterator[LineSink]:
     """Capture this thread's stdout/stderr/logging into a :class:`LineSink` for the block."""
+    sink = open_capture(on_line, max_chars)
+    try:
+        yield sink
+    finally:
+        close_capture(sink)
+
+
+def open_capture(on_line: Callable[[str], None] | None = None, max_chars: int | None = None) -> LineSink:
+    """Start capturing this thread's output into a new sink; end with :func:`close_capture` (in a ``finally``).
+
+    :func:`capture_output` without the context manager, for the per-task hot path.
+    """
     sink = LineSink(on_line, max_chars)
     tid = threading.get_ident()
     with _lock:
         _retain()
         _sinks.setdefault(tid, []).append(sink)
-    try:
-        yield sink
-    finally:
-        sink.flush()
-        with _lock:
-            stack = _sinks.get(tid, [])
-            if sink in stack:
-                stack.remove(sink)
-            if not stack:
-                _sinks.pop(tid, None)
-            _release()
+    return sink
+
+
+def close_capture(sink: LineSink) -> None:
+    """End the capture :func:`open_capture` started on this thread."""
+    sink.flush()
+    tid = threading.get_ident()
+    with _lock:
+        stack = _sinks.get(tid, [])
+        if sink in stack:
+            stack.remove(sink)
+        if not stack:
+            _sinks.pop(tid, None)
+        _release()

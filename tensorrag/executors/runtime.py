@@ -31,7 +31,8 @@ from tensorrag.cards.legacy import card_builtins, uses_legacy_imports
 from tensorrag.cards.previews import json_safe
 from tensorrag.config import get_settings
 from tensorrag.errors import CardDefinitionError, CardExecutionError, MissingOutputError
-from tensorrag.executors.capture import capture_output
+from tensorrag.executors.capture import close_capture, open_capture
+from tensorrag.executors.direct import call_direct, is_direct
 from tensorrag.executors.state import now_iso
 from tensorrag.registry import card_registry
 from tensorrag.spec import Task, TaskResult
@@ -226,7 +227,7 @@ def run_task(
     """
     t0 = time.perf_counter()
     result = TaskResult()
-    timings: dict[str, float] = {}
+    timings = result.timings
 
     def progress(current: int, total: int) -> None:
         if len(result.progress) < 1000:  # kept for executors that cannot stream it
@@ -234,36 +235,40 @@ def run_task(
         if on_progress is not None:
             on_progress(current, total)
 
-    with capture_output(on_log, get_settings().max_log_chars if log_chars is None else log_chars) as sink:
-        token = current_task.set(TaskContext(task.run_id, task.node_id, progress))
-        try:
-            cls = task.card_class or resolve_card(task.card)
-            store = store if store is not None else task.store
+    sink = open_capture(on_log, get_settings().max_log_chars if log_chars is None else log_chars)
+    token = current_task.set(TaskContext(task.run_id, task.node_id, progress))
+    cls = task.card_class
+    store = store if store is not None else task.store
+    try:
+        if cls is not None and store is not None and is_direct(cls):
+            refs: Any = call_direct(cls, task, store, result)  # type: ignore[arg-type]
+            handle = None
+        else:
+            cls = cls or resolve_card(task.card)
             if store is None and task.storage:
                 store = ArtifactStore.from_wire(task.storage)
             handle = CardStorage(store, task.key, task.inputs, progress)
             config = dict(task.config)
             config.update(_pipeline_id=task.pipeline_id, _node_id=task.node_id, _run_id=task.run_id)
-            card = cls()
             t1 = time.perf_counter()
-            refs = card.execute(config, handle.input_refs, handle)
+            refs = cls().execute(config, handle.input_refs, handle)
             timings["execute"] = time.perf_counter() - t1
             result.outputs, result.extras = _collect(cls, task, refs, handle)
-            t2 = time.perf_counter()
-            if task.preview:
-                result.preview = output_preview(card, refs or {}, handle)
-            timings["preview"] = time.perf_counter() - t2
-        except (Exception, SystemExit) as exc:  # sys.exit() in a card fails the node, not the run
-            result.error = {
-                "type": type(exc).__name__,
-                "message": str(exc),
-                "traceback": traceback.format_exc(),
-            }
-        finally:
-            current_task.reset(token)
+        t2 = time.perf_counter()
+        if task.preview:
+            result.preview = output_preview(cls(), refs or {}, handle or CardStorage(store, task.key))
+        timings["preview"] = time.perf_counter() - t2
+    except (Exception, SystemExit) as exc:  # sys.exit() in a card fails the node, not the run
+        result.error = {
+            "type": type(exc).__name__,
+            "message": str(exc),
+            "traceback": traceback.format_exc(),
+        }
+    finally:
+        current_task.reset(token)
+        close_capture(sink)
     result.logs, result.logs_truncated = sink.getvalue(), sink.truncated
     timings["total"] = time.perf_counter() - t0
-    result.timings = timings
     if result.error is None and store is not None and task.cache_key:
         # Commit here, in the worker: parallel across workers, and the engine stays lean.
         try:
