@@ -38,13 +38,14 @@ def cache_key(
     content hashes (or uris, where nothing was hashed) and the card's cache token.
     ``config_json`` is :func:`config_text` of ``config`` when the caller already has it.
     """
+    version = card.version
     parts = [
         "v3",
         card.card_type,
         fingerprint or card.fingerprint(),
-        json.dumps(card.version),
+        "null" if version is None else json.dumps(version),
         config_json if config_json is not None else config_text(config),
-        json.dumps(token),
+        '""' if token == "" else json.dumps(token),  # the default token, without an encoder call per node
     ]
     for port in sorted(inputs):
         ref = inputs[port]
@@ -110,8 +111,8 @@ def refresh_cards(pipeline: Pipeline, selected: set[str]) -> None:
     Re-register the class the module-level name now refers to, so the run (and
     ``Run.resume()``) executes the code the user sees.
     """
-    for nid in selected:
-        card = pipeline.nodes[nid].card
+    nodes = pipeline.nodes
+    for card in {nodes[nid].card for nid in selected}:  # once per class: a 500-node chain may have one
         newer = current_definition(card) if card is not None else None
         if newer is not None:
             pipeline.register(newer)

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from tensorrag.errors import ArgumentError, PipelineValidationError
 from tensorrag.executors.caching import refresh_cards
+from tensorrag.pipeline._memo import memoised
+from tensorrag.spec import json_copy
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -19,8 +21,8 @@ __all__ = ["NodePlan", "make_plan"]
 class NodePlan:
     """One node as the engine runs it (a plain class: a dataclass costs a millisecond at import)."""
 
-    __slots__ = ("cache", "card", "children", "config", "config_json", "fingerprint", "inputs", "node_id",
-                 "output_type", "parents", "rank", "resources")
+    __slots__ = ("cache", "card", "children", "config", "config_json", "fingerprint", "inputs", "nested",
+                 "node_id", "output_type", "parents", "rank", "resources")
 
     def __init__(
         self,
@@ -44,6 +46,12 @@ class NodePlan:
         self.fingerprint = fingerprint
         self.config_json = config_json  # the config as the cache key hashes it (caching.config_text)
         self.parents = 0  # distinct source nodes: the node is ready when that many have finished
+        # Plans are kept across runs: a config holding dicts or lists is copied per task (a card may change it).
+        self.nested = any(isinstance(v, (dict, list)) for v in config.values())
+
+        return json_copy(self.config) if self.nested else self.config
+        """The config a task gets: the kept one, or a copy where a card could change it in place."""
+        return json_copy(self.config) if self.nested else self.config
 
 
 def make_plan(
@@ -57,7 +65,7 @@ def make_plan(
         ArgumentError: a rerun node outside the part ``targets`` selects.
     """
     fresh_roots = [p.node(n).id for n in rerun] if rerun is not None else []
-    fresh = set(fresh_roots) | p.descendants(fresh_roots)
+    fresh = set(fresh_roots) | p.descendants(fresh_roots) if fresh_roots else set()
     if targets is None and rerun is not None:
         targets = fresh  # re-run from these nodes: what is downstream of them, and what that needs
     if targets is None:
@@ -72,6 +80,22 @@ def make_plan(
             f"targets {sorted(wanted)} and what they need. Add them to targets, or drop targets."
         )
     refresh_cards(p, selected)
+    # Kept until the next edit (every run of an unchanged pipeline plans the same); fingerprints are
+    # read per run, since a helper redefined in a notebook changes them without an edit.
+    name = f"plan:{sorted(selected) if targets is not None else '*'}:{sorted(fresh)}"
+    plan, fresh = memoised(p, name, lambda _: _plan(p, targets, selected, fresh))
+    fingerprints: dict[type[BaseCard], str] = {}  # once per card class and run
+    for item in plan.values():
+        card = item.card
+        if card not in fingerprints:
+            fingerprints[card] = card.fingerprint()
+        item.fingerprint = fingerprints[card]
+    return plan, fresh
+
+
+def _plan(
+    p: Pipeline, targets: Iterable[str] | None, selected: set[str], fresh: set[str]
+) -> tuple[dict[str, NodePlan], set[str]]:
     problems = p.problems()
     if targets is not None:  # a partial run needs only its own part to be valid
         problems = [x for x in problems if x.get("node_id") in selected or x.get("node_id") is None]
@@ -79,18 +103,15 @@ def make_plan(
         raise PipelineValidationError(problems, p.name)
     order = p.topological_order(selected) if targets is not None else p.topological_order()
     plan: dict[str, NodePlan] = {}
-    fingerprints: dict[type[BaseCard], str] = {}  # once per card class and run: cheap, never stale
     for rank, nid in enumerate(order):
         node = p.nodes[nid]
         card = node.card
         assert card is not None
-        if card not in fingerprints:
-            fingerprints[card] = card.fingerprint()
         resources = {**card.resources, **node.resources} if card.resources and node.resources else dict(
             card.resources or node.resources or {}
         )
         plan[nid] = NodePlan(nid, rank, card, node.resolved_config(), {}, [], resources, card.output_view_type,
-                             node.cache, fingerprints[card], config_json=node.resolved_text())
+                             node.cache, config_json=node.resolved_text())
     for edge in p.edges:
         if edge.source in plan and edge.target in plan:
             plan[edge.target].inputs[edge.target_input] = (edge.source, edge.source_output)

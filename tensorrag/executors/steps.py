@@ -271,7 +271,7 @@ class NodeSteps:
             run_id=self.state.run_id,
             node_id=nid,
             card=self._card_ref(plan.card),
-            config=plan.config,
+            config=plan.task_config(),
             inputs=prep.inputs,
             key=attempt,
             cache_key=key if prep.cacheable else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -460,3 +461,35 @@ def test_wait_false_then_wait(tmp_path):
     assert run.done and run.ok
     assert run.status == {"s": "completed"}
     assert run.store.read_run(run.run_id)["status"] == "completed"
+
+
+class Grabby(tr.BaseCard):
+    """Changes its own config in place (the point of the tests below)."""
+
+    card_type = "t_grabby"
+    config_schema = {"options": {"type": "object", "default": {"seen": 0}}}
+    output_schema = {"output": "json"}
+
+    def execute(self, config, inputs, storage):
+        config["options"]["seen"] += 1
+        return {"output": storage.save_json("", "", "output", {"seen": config["options"]["seen"]})}
+
+
+def test_a_card_changing_its_config_in_place_does_not_change_the_next_run():
+    # Plans are kept between runs of an unchanged pipeline; the config a task gets must still be its own.
+    p = tr.Pipeline("grabby")
+    p.add(Grabby, id="g")
+    store = f"memory://grabby-{uuid.uuid4().hex}"
+    first = p.run(storage=store, cache=False, progress=False)
+    second = p.run(storage=store, cache=False, progress=False)
+    assert first.output("g") == second.output("g") == {"seen": 1}
+    assert p.nodes["g"].resolved_config() == {"options": {"seen": 0}}
+
+
+def test_an_edit_between_runs_is_planned():
+    p = tr.Pipeline("edits")
+    p.add(Grabby, id="g", options={"seen": 5})
+    store = f"memory://edits-{uuid.uuid4().hex}"
+    assert p.run(storage=store, progress=False).output("g") == {"seen": 6}
+    p.configure("g", options={"seen": 10})
+    assert p.run(storage=store, progress=False).output("g") == {"seen": 11}
