@@ -49,7 +49,7 @@ class NodePlan:
         # Plans are kept across runs: a config holding dicts or lists is copied per task (a card may change it).
         self.nested = any(isinstance(v, (dict, list)) for v in config.values())
 
-        return json_copy(self.config) if self.nested else self.config
+    def task_config(self) -> dict[str, Any]:
         """The config a task gets: the kept one, or a copy where a card could change it in place."""
         return json_copy(self.config) if self.nested else self.config
 
