@@ -1,4 +1,4 @@
-"""``data_load``: read a table from a CSV file, a URL or a built-in sample data set."""
+"""``data_load``: read a table (CSV, Parquet, JSON, JSONL) from a file or URL, or a built-in sample data set."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from typing import Any
 import pandas as pd
 
 from tensorrag.cards.base import BaseCard
+from tensorrag.cards.data.readers import FORMATS, read_table
 from tensorrag.cards.previews import table_preview
 from tensorrag.cards.tokens import file_token
 from tensorrag.errors import CardConfigError
 
-__all__ = ["BOSTON_FEATURES", "BOSTON_ROWS", "SAMPLES", "DataLoadCard", "load_sample"]
+__all__ = ["BOSTON_FEATURES", "BOSTON_ROWS", "SAMPLES", "CsvLoaderCard", "DataLoadCard", "load_sample"]
 
 #: Sample data sets. All but ``california_housing`` ship with scikit-learn and work offline.
-SAMPLES = ("diabetes", "iris", "wine", "breast_cancer", "boston_housing", "california_housing")
+SAMPLES = ("diabetes", "iris", "wine", "breast_cancer", "digits", "boston_housing", "california_housing")
 
 #: Column names of the synthetic ``boston_housing`` sample (the classic data set's names).
 BOSTON_FEATURES = ("CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT")
@@ -26,7 +27,8 @@ BOSTON_ROWS = 5_000
 def load_sample(name: str) -> pd.DataFrame:
     """Build one of the sample data sets as a DataFrame.
 
-    scikit-learn's bundled sets keep their feature names and put the label in ``target``.
+    scikit-learn's bundled sets keep their feature names and put the label in ``target``
+    (``digits``: 1,797 8x8 images as 64 pixel columns ``pixel_0_0`` ... ``pixel_7_7``, label 0-9).
     ``boston_housing`` is synthetic, as in the original: ``make_regression`` with
     :data:`BOSTON_ROWS` rows, 13 features named :data:`BOSTON_FEATURES` (10 informative),
     noise 10, seed 42, target ``MEDV``. ``california_housing`` is downloaded by scikit-learn
@@ -48,6 +50,7 @@ def load_sample(name: str) -> pd.DataFrame:
         "iris": datasets.load_iris,
         "wine": datasets.load_wine,
         "breast_cancer": datasets.load_breast_cancer,
+        "digits": datasets.load_digits,
     }
     if name in loaders:
         return loaders[name](as_frame=True).frame.reset_index(drop=True)
@@ -77,11 +80,14 @@ def load_sample(name: str) -> pd.DataFrame:
 
 
 class DataLoadCard(BaseCard):
-    """Load a dataset from a CSV file (local path or any fsspec URL), a URL or a sample."""
+    """Load a dataset from a table file (local path or any fsspec URL), a URL or a sample."""
 
     card_type = "data_load"
     display_name = "Data Load"
-    description = "Load a table from a CSV file or URL (local, s3://, memory://, https://) or a sample data set."
+    description = (
+        "Load a table (CSV, TSV, Parquet, JSON, JSONL) from a file or URL (local, s3://, memory://, https://) "
+        "or a sample data set."
+    )
     category = "data"
     execution_mode = "local"
     output_view_type = "table"
@@ -92,13 +98,22 @@ class DataLoadCard(BaseCard):
                 "type": "string",
                 "enum": ["csv", "url", "sample"],
                 "default": "sample",
-                "description": "Where the data comes from: a CSV file (path), a URL (url) or a sample (sample_name).",
+                "description": "Where the data comes from: a file (path), a URL (url) or a sample (sample_name). "
+                "'csv' reads any table format, picked by the file extension or by format.",
             },
             "path": {
                 "type": "string",
-                "description": "CSV file for source 'csv': a local path or an fsspec URL (s3://bucket/x.csv, memory://x.csv).",
+                "description": "Table file for source 'csv': a local path or an fsspec URL (s3://bucket/x.parquet, "
+                "memory://x.csv).",
             },
-            "url": {"type": "string", "description": "CSV URL for source 'url' (https://..., s3://..., ...)."},
+            "url": {"type": "string", "description": "Table URL for source 'url' (https://..., s3://..., ...)."},
+            "format": {
+                "type": "string",
+                "enum": list(FORMATS),
+                "default": "auto",
+                "description": "File format of path/url; auto: by extension (.csv .tsv .parquet .json .jsonl, "
+                "also compressed as .gz/.bz2/.zip/.xz).",
+            },
             "sample_name": {
                 "type": "string",
                 "enum": list(SAMPLES),
@@ -132,7 +147,16 @@ class DataLoadCard(BaseCard):
             df = load_sample(str(config.get("sample_name") or "diabetes"))
         elif source in ("csv", "url"):
             field = _location_field(config, source)
-            df = _read_csv(config.get(field), field, source, config)
+            location = config.get(field)
+            if not isinstance(location, str) or not location.strip():
+                raise _error(
+                    config,
+                    field,
+                    f"{field} is required when source is {source!r} but it is empty. Set {field} to a table "
+                    f"{'file path or fsspec URL' if field == 'path' else 'URL'}, or use source 'sample'.",
+                )
+            fmt = str(config.get("format") or "auto")
+            df = read_table(self.card_type, config, field, location, fmt, config.get("storage_options") or None)
         else:
             raise _error(config, "source", f"source must be one of 'csv', 'url', 'sample'; got {source!r}.")
         where = config.get("sample_name") or "diabetes" if source == "sample" else config.get(field)
@@ -171,40 +195,52 @@ def _error(config: dict[str, Any], field: str, message: str) -> CardConfigError:
     )
 
 
-def _read_csv(location: Any, field: str, source: str, config: dict[str, Any]) -> pd.DataFrame:
-    if not isinstance(location, str) or not location.strip():
-        raise _error(
-            config,
-            field,
-            f"{field} is required when source is {source!r} but it is empty. Set {field} to a CSV "
-            f"{'file path or fsspec URL' if field == 'path' else 'URL'}, or use source 'sample'.",
-        )
-    location = location.strip()
-    options = config.get("storage_options") or None
-    is_url = "://" in location
-    if not is_url:
-        from pathlib import Path
+class CsvLoaderCard(BaseCard):
+    """The guide's CSV loader: one ``url`` field (any fsspec URL or a local path), read by extension."""
 
-        location = str(Path(location).expanduser())
-    kwargs: dict[str, Any] = {}
-    if options and is_url:
-        kwargs["storage_options"] = dict(options)
-    try:
-        return pd.read_csv(location, **kwargs)
-    except FileNotFoundError as exc:
-        raise _error(
-            config,
-            field,
-            f"{field} {location!r} does not exist ({exc}). Check the path (relative paths are resolved "
-            f"from the current directory) or the URL.",
-        ) from exc
-    except IsADirectoryError as exc:
-        raise _error(config, field, f"{field} {location!r} is a directory; point it at a CSV file.") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise _error(config, field, f"{field} {location!r} is empty: no columns to read.") from exc
-    except pd.errors.ParserError as exc:
-        raise _error(config, field, f"{field} {location!r} is not a readable CSV file: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise _error(config, field, f"{field} {location!r} is not UTF-8 text (is it a binary file?): {exc}") from exc
-    except (ImportError, ValueError) as exc:  # unknown protocol, missing fsspec backend, bad options
-        raise _error(config, field, f"cannot open {field} {location!r}: {exc}") from exc
+    card_type = "csv_loader"
+    display_name = "CSV Loader"
+    description = "Load a dataset from a CSV URL (or a TSV/Parquet/JSON/JSONL file, by extension)."
+    category = "data"
+    execution_mode = "local"
+    output_view_type = "table"
+    config_schema = {
+        "type": "object",
+        "properties": {
+            "url": {
+                "type": "string",
+                "title": "CSV URL",
+                "default": "",
+                "description": "The file: https://..., s3://..., memory://... or a local path.",
+            },
+            "storage_options": {
+                "type": "object",
+                "description": 'Options for the fsspec filesystem of url, e.g. {"anon": true} for public S3.',
+            },
+        },
+    }
+    input_schema = {}
+    output_schema = {"dataset": "dataframe"}
+
+    def execute(self, config: dict[str, Any], inputs: dict[str, str], storage: Any) -> dict[str, str]:
+        """Read ``url`` and save it as ``dataset``.
+
+        Raises:
+            CardConfigError: empty url, missing or unreadable file.
+        """
+        location = config.get("url")
+        df = read_table(self.card_type, config, "url", location, "auto", config.get("storage_options") or None)
+        print(f"loaded {len(df)} rows x {df.shape[1]} columns from {str(location).strip()}")
+        ref = storage.save_dataframe(config.get("_pipeline_id", "_p"), config.get("_node_id", "_n"), "dataset", df)
+        return {"dataset": ref}
+
+    def cache_token(self, config: dict[str, Any]) -> str | None:
+        """The fsspec fingerprint of ``url`` (None when it cannot be seen from here)."""
+        location = config.get("url")
+        if not isinstance(location, str) or not location.strip():
+            return ""  # the card fails with a config error, and failures are never cached
+        return file_token(location.strip(), config.get("storage_options") or None)
+
+    def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
+        """``{rows (first 100), columns: [{name, dtype}], shape: {rows, cols}, null_counts}``."""
+        return table_preview(storage.load_dataframe(outputs["dataset"]), max_rows=100)
