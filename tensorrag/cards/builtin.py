@@ -17,4 +17,19 @@ BUILTIN_CARDS: dict[str, str] = {
     "train": "tensorrag.cards.ml.train:TrainCard",
     "evaluate": "tensorrag.cards.ml.evaluate:EvaluateCard",
     "inference": "tensorrag.cards.ml.inference:InferenceCard",
+    # --- issue 12, data and classical ML (cards/data, cards/ml) ---
+    "csv_loader": "tensorrag.cards.data.load:CsvLoaderCard",
+    "train_val_test_split": "tensorrag.cards.data.split3:TrainValTestSplitCard",
+    "select_columns": "tensorrag.cards.data.columns:SelectColumnsCard",
+    "filter_columns": "tensorrag.cards.data.columns:FilterColumnsCard",
+    "filter_rows": "tensorrag.cards.data.columns:FilterRowsCard",
+    "text_preprocessor": "tensorrag.cards.data.columns:TextPreprocessorCard",
+    "fill_missing": "tensorrag.cards.data.clean:FillMissingCard",
+    "scale": "tensorrag.cards.data.transform:ScaleCard",
+    "feature_scaler": "tensorrag.cards.data.transform:FeatureScalerCard",
+    "encode": "tensorrag.cards.data.transform:EncodeCard",
+    "apply_transform": "tensorrag.cards.data.transform:ApplyTransformCard",
+    "join": "tensorrag.cards.data.combine:JoinCard",
+    "concat": "tensorrag.cards.data.combine:ConcatCard",
+    # --- end of issue 12 data and classical ML ---
 }

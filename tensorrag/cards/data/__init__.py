@@ -1,4 +1,4 @@
-"""Built-in data cards: ``data_load`` (:class:`DataLoadCard`) and ``data_split`` (:class:`DataSplitCard`).
+"""Built-in data cards: loading, splitting, selecting, cleaning, transforming and combining tables.
 
 The classes are imported on first access, so importing this package costs nothing.
 """
@@ -8,9 +8,24 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["DataLoadCard", "DataSplitCard"]
-
-_WHERE = {"DataLoadCard": "load", "DataSplitCard": "split"}
+_WHERE = {
+    "DataLoadCard": "load",
+    "CsvLoaderCard": "load",
+    "DataSplitCard": "split",
+    "TrainValTestSplitCard": "split3",
+    "SelectColumnsCard": "columns",
+    "FilterColumnsCard": "columns",
+    "FilterRowsCard": "columns",
+    "TextPreprocessorCard": "columns",
+    "FillMissingCard": "clean",
+    "ScaleCard": "transform",
+    "FeatureScalerCard": "transform",
+    "EncodeCard": "transform",
+    "ApplyTransformCard": "transform",
+    "JoinCard": "combine",
+    "ConcatCard": "combine",
+}
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
