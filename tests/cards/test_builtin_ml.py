@@ -61,11 +61,14 @@ def test_model_define_emits_the_spec(runner: Runner) -> None:
 
 def test_model_define_unknown_type_is_a_value_error_listing_the_valid_ones(runner: Runner) -> None:
     card = ModelDefineCard()
-    cfg = {"model_type": "svm", "hyperparameters": {}, "_pipeline_id": "p", "_node_id": "n", "_run_id": "r"}
-    with pytest.raises(ValueError, match="Unknown model type 'svm'") as info:
+    cfg = {"model_type": "xgboost", "hyperparameters": {}, "_pipeline_id": "p", "_node_id": "n", "_run_id": "r"}
+    with pytest.raises(ValueError, match="Unknown model type 'xgboost'") as info:
         card.execute(cfg, {}, None)
-    assert "linear_regression, ridge, lasso, logistic_regression, random_forest" in str(info.value)
-    _, problems = validate_config(ModelDefineCard.json_schema(), {"model_type": "svm"})
+    assert (
+        "linear_regression, ridge, lasso, logistic_regression, random_forest, gradient_boosting, svm, knn, "
+        "decision_tree" in str(info.value)
+    )
+    _, problems = validate_config(ModelDefineCard.json_schema(), {"model_type": "xgboost"})
     assert problems and problems[0]["field"] == "model_type"
 
 
@@ -195,19 +198,21 @@ def test_evaluate_classifier_confusion_matrix(runner: Runner) -> None:
     _fit(runner, "iris", {"model_type": "logistic_regression", "hyperparameters": {"max_iter": 500}})
     _evaluate(runner, {"metrics": ["accuracy", "f1"]})
     report = runner.load("eval", "eval_report")
-    assert set(report) == {"ACCURACY", "F1"} and report["ACCURACY"] > 0.8
+    assert {"ACCURACY", "F1", "classification_report", "confusion_matrix"} == set(report)
+    assert report["ACCURACY"] > 0.8
     assert runner.load("eval", "eval_chart").startswith(b"\x89PNG")
 
 
 def test_evaluate_classifier_with_default_metrics_scores_it_as_a_classifier(runner: Runner) -> None:
     _fit(runner, "iris", {"model_type": "logistic_regression", "hyperparameters": {"max_iter": 500}})
-    _evaluate(runner, {})  # the default [mse, r2] is a regression default: a classifier gets accuracy and f1
-    assert list(runner.load("eval", "eval_report")) == ["ACCURACY", "F1"]
+    _evaluate(runner, {})  # the default [mse, r2] is a regression default: a classifier gets its own metrics
+    numbers = [k for k, v in runner.load("eval", "eval_report").items() if not isinstance(v, dict)]
+    assert numbers == ["ACCURACY", "F1", "ROC_AUC"]
 
 
 def test_evaluate_metric_that_does_not_fit_the_task(runner: Runner) -> None:
     _fit(runner, "iris", {"model_type": "logistic_regression", "hyperparameters": {"max_iter": 500}})
-    with pytest.raises(CardConfigError, match=r"'r2' do not apply to a classification model.*accuracy, f1"):
+    with pytest.raises(CardConfigError, match=r"'r2' do not apply to a classification model.*accuracy, f1, roc_auc"):
         _evaluate(runner, {"metrics": ["accuracy", "r2"]})
 
 

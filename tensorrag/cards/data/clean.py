@@ -87,15 +87,16 @@ class FillMissingCard(BaseCard):
             "fill_values": storage.save_json(pid, nid, "fill_values", spec),
         }
 
-    def _value(
-        self, config: dict[str, Any], df: Any, column: str, strategy: str, constant: Any, implicit: bool
-    ) -> Any:
+    def _value(self, config: dict[str, Any], df: Any, column: str, strategy: str, constant: Any, implicit: bool) -> Any:
         import pandas as pd
 
         field = "per_column" if column in (config.get("per_column") or {}) else "strategy"
         if strategy not in STRATEGIES:
             raise card_error(
-                self.card_type, config, field, f"unknown strategy {strategy!r} for {column!r}; use {', '.join(STRATEGIES)}."
+                self.card_type,
+                config,
+                field,
+                f"unknown strategy {strategy!r} for {column!r}; use {', '.join(STRATEGIES)}.",
             )
         series = df[column]
         numeric = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)

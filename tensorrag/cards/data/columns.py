@@ -1,5 +1,7 @@
-"""Column and row selection cards: ``select_columns``, ``filter_columns`` (the guide's), ``filter_rows``
-and ``text_preprocessor`` (the guide's)."""
+"""Column and row cards: ``select_columns``, ``filter_columns``, ``filter_rows``, ``text_preprocessor``.
+
+``filter_columns`` and ``text_preprocessor`` are the original guide's cards, same ports and config.
+"""
 
 from __future__ import annotations
 

@@ -155,7 +155,8 @@ class ConcatCard(_TwoTables):
                     self.card_type,
                     config,
                     "axis",
-                    f"both tables have column(s) {', '.join(map(repr, shared))}; drop or rename them first, or use join.",
+                    f"both tables have column(s) {', '.join(map(repr, shared))}; drop or rename them first, "
+                    "or use the join card.",
                 )
             out = pd.concat([first, second], axis=1)
         else:

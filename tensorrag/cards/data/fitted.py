@@ -23,7 +23,7 @@ from tensorrag.cards.previews import json_safe
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SCALE_METHODS", "ENCODE_METHODS", "apply_spec", "fit_encoder", "fit_scaler", "sorted_categories"]
+__all__ = ["ENCODE_METHODS", "SCALE_METHODS", "apply_spec", "fit_encoder", "fit_scaler", "sorted_categories"]
 
 SCALE_METHODS = ("standard", "minmax", "robust")
 ENCODE_METHODS = ("onehot", "ordinal", "label")

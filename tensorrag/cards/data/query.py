@@ -1,6 +1,6 @@
-"""Check a pandas ``query`` string before it runs: a small expression language over column names.
+r"""Check a pandas ``query`` string before it runs: a small expression language over column names.
 
-Allowed: column names (backticks for names with spaces: ``\\`sepal length (cm)\\```), numbers,
+Allowed: column names (backticks for names with spaces: ``\`sepal length (cm)\```), numbers,
 strings, ``True`` / ``False`` / ``None``, lists and tuples of those, comparisons (``== != < <= > >=``,
 ``in``, ``not in``), ``and`` / ``or`` / ``not`` (or ``&`` / ``|`` / ``~``) and arithmetic. Not
 allowed: calls, attributes, subscripts, ``@`` variables — anything that would reach past the table.

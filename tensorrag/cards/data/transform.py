@@ -194,7 +194,9 @@ class EncodeCard(_FittedCard):
                 config,
                 "columns",
                 "no columns to encode: every column is numeric (or excluded). List the columns in columns"
-                + (" (label encoding is usually for the label column: columns ['target'])." if method == "label" else "."),
+                + (
+                    " (label encoding is meant for the label column: columns ['target'])." if method == "label" else "."
+                ),
             )
         spec = fit_encoder(df, columns, method)
         out = apply_spec(spec, df)
@@ -227,7 +229,8 @@ class ApplyTransformCard(_FittedCard):
         try:
             out = apply_spec(spec, df)
         except KeyError as exc:
-            raise card_error(self.card_type, config, "dataset", f"{exc.args[0]}; columns are {list(df.columns)}.") from exc
+            message = f"{exc.args[0]}; columns are {list(df.columns)}."
+            raise card_error(self.card_type, config, "dataset", message) from exc
         except ValueError as exc:
             raise card_error(self.card_type, config, "transform", str(exc)) from exc
         return {"dataset": save_frame(storage, config, "dataset", out)}

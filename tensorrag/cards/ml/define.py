@@ -43,6 +43,19 @@ MODEL_TYPES: dict[str, dict[str, tuple[str, str]]] = {
         "regression": ("sklearn.ensemble", "RandomForestRegressor"),
         "classification": ("sklearn.ensemble", "RandomForestClassifier"),
     },
+    "gradient_boosting": {
+        "regression": ("sklearn.ensemble", "GradientBoostingRegressor"),
+        "classification": ("sklearn.ensemble", "GradientBoostingClassifier"),
+    },
+    "svm": {"regression": ("sklearn.svm", "SVR"), "classification": ("sklearn.svm", "SVC")},
+    "knn": {
+        "regression": ("sklearn.neighbors", "KNeighborsRegressor"),
+        "classification": ("sklearn.neighbors", "KNeighborsClassifier"),
+    },
+    "decision_tree": {
+        "regression": ("sklearn.tree", "DecisionTreeRegressor"),
+        "classification": ("sklearn.tree", "DecisionTreeClassifier"),
+    },
 }
 TASKS = ("auto", "regression", "classification")
 #: Seed given to estimators that take ``random_state`` when the hyperparameters set none,
@@ -81,7 +94,8 @@ def resolve_task(model_type: str, task: str | None = "auto", target: pd.Series |
     """The concrete task (``"regression"`` or ``"classification"``) to train ``model_type`` for.
 
     A model that supports one task always gets it (asking for the other is an error). For
-    ``ridge`` and ``random_forest``, ``task="auto"`` means classification when the target
+    models with both (``ridge``, ``random_forest``, ``gradient_boosting``, ``svm``, ``knn``,
+    ``decision_tree``), ``task="auto"`` means classification when the target
     column is not numeric (strings, categories, booleans) and regression otherwise — integer
     labels such as iris's 0/1/2 are numbers, so set ``task="classification"`` for them.
 
@@ -203,7 +217,10 @@ class ModelDefineCard(BaseCard):
 
     card_type = "model_define"
     display_name = "Model Define"
-    description = "Choose a scikit-learn model (linear, ridge, lasso, logistic, random forest) and its hyperparameters."
+    description = (
+        "Choose a scikit-learn model (linear, ridge, lasso, logistic, random forest, gradient boosting, SVM, "
+        "k-NN, decision tree) and its hyperparameters."
+    )
     category = "model"
     execution_mode = "local"
     output_view_type = "model_summary"
@@ -214,14 +231,15 @@ class ModelDefineCard(BaseCard):
                 "type": "string",
                 "enum": list(MODEL_TYPES),
                 "default": "linear_regression",
-                "description": "The estimator: linear_regression, ridge, lasso (regression), logistic_regression "
-                "(classification), random_forest (both).",
+                "description": "The estimator: linear_regression, lasso (regression), logistic_regression "
+                "(classification); ridge, random_forest, gradient_boosting, svm, knn, decision_tree (both).",
             },
             "task": {
                 "type": "string",
                 "enum": list(TASKS),
                 "default": "auto",
-                "description": "regression or classification, for models that do both (ridge, random_forest). "
+                "description": "regression or classification, for models that do both (ridge, random_forest, "
+                "gradient_boosting, svm, knn, decision_tree). "
                 "auto: classification when the target is text/categorical/boolean, else regression.",
             },
             "hyperparameters": {

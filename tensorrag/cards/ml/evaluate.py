@@ -1,110 +1,62 @@
-"""``evaluate``: score a trained model on a test table; report metrics and a PNG chart."""
+"""``evaluate``: score a trained model on a test table; report metrics and a PNG chart.
+
+Any model with ``predict(X)`` is scored (see :mod:`tensorrag.cards.ml.scoring`): scikit-learn
+estimators, a torch model wrapped by the torch cards, your own class.
+"""
 
 from __future__ import annotations
 
-import io
-import math
 from typing import Any
 
 import numpy as np
 
 from tensorrag.cards.base import BaseCard
+from tensorrag.cards.ml.charts import render_chart
 from tensorrag.cards.ml.define import card_error
-from tensorrag.cards.ml.train import check_feature_frame, check_target, is_classifier_model, model_feature_names
+from tensorrag.cards.ml.metrics import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    classification_details,
+    compute_metric,
+    label_order,
+    roc_auc,
+)
+from tensorrag.cards.ml.scoring import is_classifier_model, model_classes, model_feature_columns, predict, predict_proba
+from tensorrag.cards.ml.train import check_feature_frame, check_target
 from tensorrag.cards.previews import json_safe
 
-__all__ = ["CLASSIFICATION_METRICS", "METRICS", "REGRESSION_METRICS", "EvaluateCard", "render_chart"]
+__all__ = ["CLASSIFICATION_METRICS", "METRICS", "REGRESSION_METRICS", "EvaluateCard", "render_chart", "select_features"]
 
-REGRESSION_METRICS = ("mse", "rmse", "mae", "r2")
-CLASSIFICATION_METRICS = ("accuracy", "f1")
 DEFAULT_METRICS = ("mse", "r2")
 METRICS = REGRESSION_METRICS + CLASSIFICATION_METRICS
 
 
-def _compute(name: str, y: Any, pred: Any) -> float:
-    from sklearn import metrics as m
+def select_features(card_type: str, config: dict[str, Any], model: Any, df: Any, target: str, port: str) -> Any:
+    """The feature frame to score: ``feature_columns`` of the config, else the model's, else all but the target.
 
-    if name == "mse":
-        return float(m.mean_squared_error(y, pred))
-    if name == "rmse":
-        return math.sqrt(float(m.mean_squared_error(y, pred)))
-    if name == "mae":
-        return float(m.mean_absolute_error(y, pred))
-    if name == "r2":
-        return float(m.r2_score(y, pred)) if len(y) > 1 else float("nan")
-    if name == "accuracy":
-        return float(m.accuracy_score(y, pred))
-    if name == "f1":
-        return float(m.f1_score(y, pred, average="macro", zero_division=0))
-    raise ValueError(f"unknown metric {name!r}")  # pragma: no cover - checked before
-
-
-def render_chart(y_true: Any, y_pred: Any, classification: bool, labels: list[Any] | None = None) -> bytes:
-    """Draw the evaluation chart as PNG bytes.
-
-    Regression: predicted vs actual scatter (6x6 in, 100 dpi) with a red dashed y = x line.
-    Classification: the confusion matrix (rows actual, columns predicted) with counts.
-
-    The figure is drawn with ``matplotlib.figure.Figure`` on an Agg canvas directly: no pyplot,
-    no global backend switch, so it is safe in threads and leaves a notebook's backend alone.
-
-    Args:
-        y_true: actual values.
-        y_pred: predicted values.
-        classification: which chart to draw.
-        labels: class order for the confusion matrix (default: sorted union of both).
-
-    Returns:
-        The PNG file's bytes.
+    Raises:
+        CardConfigError: the target is among the features, or a feature is missing / not numeric / incomplete.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    features = [str(c) for c in config.get("feature_columns") or []]
+    if not features:
+        features = model_feature_columns(model) or [str(c) for c in df.columns if c != target]
+    if target in features:
+        raise card_error(
+            card_type,
+            config,
+            "feature_columns",
+            f"the feature columns include the target column {target!r}; remove it from feature_columns "
+            "(or check target_column).",
+        )
+    return check_feature_frame(card_type, config, df, features, port)
 
-    fig = Figure(figsize=(6, 6), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    if classification:
-        from sklearn.metrics import confusion_matrix
 
-        if labels is None:
-            labels = sorted(set(np.asarray(y_true).tolist()) | set(np.asarray(y_pred).tolist()), key=repr)
-        matrix = confusion_matrix(y_true, y_pred, labels=labels)
-        image = ax.imshow(matrix, cmap="Blues")
-        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-        ticks = range(len(labels))
-        names = [str(label) for label in labels]
-        ax.set_xticks(list(ticks), names, rotation=45 if max((len(n) for n in names), default=0) > 3 else 0)
-        ax.set_yticks(list(ticks), names)
-        threshold = matrix.max() / 2 if matrix.size else 0
-        for i in ticks:
-            for j in ticks:
-                ax.text(
-                    j,
-                    i,
-                    str(matrix[i, j]),
-                    ha="center",
-                    va="center",
-                    color="white" if matrix[i, j] > threshold else "black",
-                )
-        ax.set_xlabel("Predicted")
-        ax.set_ylabel("Actual")
-        ax.set_title("Confusion matrix")
-    else:
-        actual = np.asarray(y_true, dtype=float)
-        predicted = np.asarray(y_pred, dtype=float)
-        ax.scatter(actual, predicted, alpha=0.5, s=12)
-        if actual.size:
-            lo = float(np.nanmin([actual.min(), predicted.min()]))
-            hi = float(np.nanmax([actual.max(), predicted.max()]))
-            ax.plot([lo, hi], [lo, hi], "r--", linewidth=1.5, label="y = x")
-            ax.legend(loc="upper left")
-        ax.set_xlabel("Actual")
-        ax.set_ylabel("Predicted")
-        ax.set_title("Predicted vs actual")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
+def model_predict(card_type: str, config: dict[str, Any], model: Any, x: Any) -> np.ndarray:
+    """``predict(model, x)``, with a model error turned into a config error naming the model."""
+    try:
+        return predict(model, x)
+    except (ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise card_error(card_type, config, "feature_columns", f"{type(model).__name__}.predict failed: {exc}") from exc
 
 
 class EvaluateCard(BaseCard):
@@ -112,7 +64,10 @@ class EvaluateCard(BaseCard):
 
     card_type = "evaluate"
     display_name = "Evaluate"
-    description = "Score a trained model on a test table (MSE, RMSE, MAE, R2 or accuracy, F1) with a chart."
+    description = (
+        "Score a trained model on a test table: MSE, RMSE, MAE, R2 with a predicted-vs-actual chart, or "
+        "accuracy, F1, ROC-AUC and a classification report with a confusion-matrix chart."
+    )
     category = "evaluation"
     execution_mode = "local"
     output_view_type = "metrics"
@@ -123,8 +78,8 @@ class EvaluateCard(BaseCard):
                 "type": "array",
                 "items": {"type": "string", "enum": list(METRICS)},
                 "default": list(DEFAULT_METRICS),
-                "description": "Regression: mse, rmse, mae, r2. Classification: accuracy, f1 (macro). "
-                "Empty: all metrics of the model's task.",
+                "description": "Regression: mse, rmse, mae, r2. Classification: accuracy, f1 (macro), roc_auc "
+                "(needs predict_proba). A classifier left at the regression default gets all of its metrics.",
             },
             "target_column": {"type": "string", "default": "target", "description": "The label column."},
             "feature_columns": {
@@ -142,7 +97,7 @@ class EvaluateCard(BaseCard):
         """Predict on the test table, compute the chosen metrics and draw the chart.
 
         Feature columns: ``feature_columns`` from the config, else the model's own
-        ``feature_names_in_``, else every column except the target.
+        (``feature_columns`` or ``feature_names_in_``), else every column except the target.
 
         Args:
             config: validated config plus ``_pipeline_id`` / ``_node_id``.
@@ -150,8 +105,11 @@ class EvaluateCard(BaseCard):
             storage: the card storage handle.
 
         Returns:
-            ``{"eval_report": ref, "eval_chart": ref}``; the report maps upper-case metric names
-            (``MSE``, ``RMSE``, ``MAE``, ``R2``, ``ACCURACY``, ``F1``) to numbers.
+            ``{"eval_report": ref, "eval_chart": ref}``. The report maps upper-case metric names
+            (``MSE``, ``RMSE``, ``MAE``, ``R2``, ``ACCURACY``, ``F1``, ``ROC_AUC``) to numbers; for a
+            classifier it also holds ``classification_report`` (per class: precision, recall,
+            f1-score, support) and ``confusion_matrix`` (``{labels, matrix}``, rows actual). The chart
+            is the confusion matrix for a classifier, predicted vs actual for a regressor.
         """
         model = storage.load_model(inputs["trained_model"])
         df = storage.load_dataframe(inputs["test_dataset"])
@@ -160,9 +118,9 @@ class EvaluateCard(BaseCard):
         classification = is_classifier_model(model)
         task = "classification" if classification else "regression"
         valid = CLASSIFICATION_METRICS if classification else REGRESSION_METRICS
-        wanted = [str(m).strip().lower() for m in (config.get("metrics") or valid)]
-        if classification and wanted == list(DEFAULT_METRICS):
-            wanted = list(valid)  # the regression default was never chosen for a classifier: score it as one
+        chosen = [str(m).strip().lower() for m in (config.get("metrics") or [])]
+        implicit = not chosen or (classification and chosen == list(DEFAULT_METRICS))
+        wanted = list(valid) if implicit else chosen  # a regression default never chosen for a classifier
         wrong = [m for m in wanted if m not in valid]
         if wrong:
             raise card_error(
@@ -176,24 +134,8 @@ class EvaluateCard(BaseCard):
 
         target = str(config.get("target_column") or "target")
         y = check_target(self.card_type, config, df, target, "test_dataset")
-        features = [str(c) for c in config.get("feature_columns") or []]
-        if not features:
-            features = model_feature_names(model) or [str(c) for c in df.columns if c != target]
-        if target in features:
-            raise card_error(
-                self.card_type,
-                config,
-                "feature_columns",
-                f"the feature columns include the target column {target!r}; remove it from feature_columns "
-                "(or check target_column).",
-            )
-        x = check_feature_frame(self.card_type, config, df, features, "test_dataset")
-        try:
-            pred = model.predict(x)
-        except ValueError as exc:
-            raise card_error(
-                self.card_type, config, "feature_columns", f"{type(model).__name__}.predict failed: {exc}"
-            ) from exc
+        x = select_features(self.card_type, config, model, df, target, "test_dataset")
+        pred = model_predict(self.card_type, config, model, x)
         if not classification and not np.issubdtype(np.asarray(y).dtype, np.number):
             raise card_error(
                 self.card_type,
@@ -203,21 +145,46 @@ class EvaluateCard(BaseCard):
                 "check target_column.",
             )
 
-        report = {name.upper(): _compute(name, y, pred) for name in dict.fromkeys(wanted)}
+        report: dict[str, Any] = {
+            name.upper(): compute_metric(name, y, pred) for name in dict.fromkeys(wanted) if name != "roc_auc"
+        }
         labels = None
-        if classification and hasattr(model, "classes_"):
-            known = list(np.asarray(model.classes_).tolist())
-            extra = [v for v in dict.fromkeys(np.asarray(y).tolist()) if v not in known]
-            labels = known + extra
+        if classification:
+            classes = model_classes(model)
+            labels = label_order(y, pred, classes)
+            if "roc_auc" in wanted:
+                report["ROC_AUC"] = self._roc_auc(config, model, x, y, classes, required=not implicit)
+            report.update(classification_details(y, pred, labels))
         png = render_chart(y, pred, classification, labels)
-        print(f"scored {len(y)} rows: " + ", ".join(f"{k} {v:.4g}" for k, v in report.items()))
+        numbers = {k: v for k, v in report.items() if isinstance(v, float)}
+        print(f"scored {len(y)} rows: " + ", ".join(f"{k} {v:.4g}" for k, v in numbers.items()))
 
         pid, nid = config.get("_pipeline_id", "_p"), config.get("_node_id", "_n")
         report_ref = storage.save_json(pid, nid, "eval_report", json_safe(report))
         chart_ref = storage.save_bytes(pid, nid, "eval_chart", png, "png")
         return {"eval_report": report_ref, "eval_chart": chart_ref}
 
+    def _roc_auc(
+        self, config: dict[str, Any], model: Any, x: Any, y: Any, classes: list[Any] | None, required: bool
+    ) -> float | None:
+        proba = predict_proba(model, x)
+        if proba is None or not classes:
+            if required:
+                raise card_error(
+                    self.card_type,
+                    config,
+                    "metrics",
+                    f"roc_auc needs class probabilities, but {type(model).__name__} has no predict_proba (or no "
+                    "classes_). Drop roc_auc from metrics, or use a model with probabilities (svm: "
+                    'hyperparameters {"probability": true}).',
+                )
+            return None
+        return roc_auc(y, proba, classes)
+
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
-        """``{metrics: report, chart_ref: <eval_chart ref>}``."""
+        """``{metrics: {name: number}, chart_ref, classification_report?, confusion_matrix?}``."""
         report = storage.load_json(outputs["eval_report"])
-        return {"metrics": json_safe(report), "chart_ref": json_safe(outputs.get("eval_chart"))}
+        numbers = {k: v for k, v in report.items() if not isinstance(v, (dict, list))}
+        preview: dict[str, Any] = {"metrics": json_safe(numbers), "chart_ref": json_safe(outputs.get("eval_chart"))}
+        preview.update({k: json_safe(v) for k, v in report.items() if k not in numbers})
+        return preview

@@ -1,4 +1,4 @@
-"""``inference``: predict with a trained model on a table."""
+"""``inference``: predict with a trained model on a table (any model with ``predict(X)``, see ``ml.scoring``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import pandas as pd
 
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.ml.define import card_error
-from tensorrag.cards.ml.train import check_feature_frame, model_feature_names
+from tensorrag.cards.ml.evaluate import model_predict
+from tensorrag.cards.ml.scoring import model_feature_columns
+from tensorrag.cards.ml.train import check_feature_frame
 from tensorrag.cards.previews import json_safe
 
 __all__ = ["InferenceCard"]
@@ -56,7 +58,7 @@ class InferenceCard(BaseCard):
         """Predict on ``dataset`` and save the ``predictions`` table.
 
         Feature columns: ``feature_columns`` from the config, else the model's
-        ``feature_names_in_``, else every column; a column named like the prediction column is
+        (``feature_columns`` or ``feature_names_in_``), else every column; a column named like the prediction column is
         never used as a feature.
 
         Args:
@@ -80,7 +82,7 @@ class InferenceCard(BaseCard):
         if configured:
             features, origin = configured, "feature_columns"
         else:
-            learned = model_feature_names(model)
+            learned = model_feature_columns(model)
             if learned:
                 features, origin = learned, "the model's training features"
             else:
@@ -103,12 +105,7 @@ class InferenceCard(BaseCard):
                 f"the model takes {int(expected)} features but {len(features)} were selected from {origin} "
                 f"({', '.join(features)}). Set feature_columns to the training columns.",
             )
-        try:
-            pred = model.predict(x)
-        except ValueError as exc:
-            raise card_error(
-                self.card_type, config, "feature_columns", f"{type(model).__name__}.predict failed: {exc}"
-            ) from exc
+        pred = model_predict(self.card_type, config, model, x)
 
         out = x.copy() if config.get("include_features", True) else pd.DataFrame(index=x.index)
         out[name] = list(pred) if getattr(pred, "ndim", 1) > 1 else pred

@@ -16,7 +16,15 @@ from tensorrag.cards.base import BaseCard
 from tensorrag.cards.ml.define import MODEL_TYPES, build_estimator, card_error, resolve_task
 from tensorrag.cards.previews import json_safe
 
-__all__ = ["TrainCard", "check_feature_frame", "check_target", "is_classifier_model", "model_feature_names"]
+__all__ = [
+    "TrainCard",
+    "check_feature_frame",
+    "check_target",
+    "check_target_for_task",
+    "fit_table",
+    "is_classifier_model",
+    "model_feature_names",
+]
 
 
 def _column_list(df: pd.DataFrame) -> str:
@@ -111,23 +119,17 @@ def check_feature_frame(
 
 
 def model_feature_names(model: Any) -> list[str] | None:
-    """The feature names a fitted model was trained with (``feature_names_in_``), if it records them."""
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        return None
-    return [str(n) for n in list(names)]
+    """The feature columns a fitted model records (``feature_columns`` or ``feature_names_in_``), if any."""
+    from tensorrag.cards.ml.scoring import model_feature_columns
+
+    return model_feature_columns(model)
 
 
 def is_classifier_model(model: Any) -> bool:
-    """Whether a fitted model is a classifier (scikit-learn's notion; ``classes_`` for others)."""
-    try:
-        from sklearn.base import is_classifier
+    """Whether a fitted model is a classifier (see :func:`tensorrag.cards.ml.scoring.is_classifier_model`)."""
+    from tensorrag.cards.ml.scoring import is_classifier_model as check
 
-        if is_classifier(model):
-            return True
-    except ImportError:  # pragma: no cover - scikit-learn missing
-        pass
-    return getattr(model, "_estimator_type", None) == "classifier" or hasattr(model, "classes_")
+    return check(model)
 
 
 def _regression_metrics(y: Any, pred: Any, prefix: str) -> dict[str, float]:
@@ -150,6 +152,131 @@ def _classification_metrics(y: Any, pred: Any, prefix: str) -> dict[str, float]:
         f"{prefix}accuracy": float(accuracy_score(y, pred)),
         f"{prefix}f1": float(f1_score(y, pred, average="macro", zero_division=0)),
     }
+
+
+def check_target_for_task(
+    card_type: str, config: dict[str, Any], y: pd.Series, target: str, task: str, model_type: str
+) -> pd.Series:
+    """Return ``y`` if it suits ``task`` (numbers for regression, labels for classification), else raise."""
+    if task == "regression":
+        if pd.api.types.is_bool_dtype(y.dtype) or not pd.api.types.is_numeric_dtype(y.dtype):
+            both = [m for m, t in MODEL_TYPES.items() if "classification" in t]
+            raise card_error(
+                card_type,
+                config,
+                "target_column",
+                f"target_column {target!r} holds {y.dtype} values, but {model_type!r} is trained for regression "
+                f"(numbers). For labels use a classification model ({', '.join(both)}) with task "
+                "'classification' in Model Define.",
+            )
+        return y
+    from sklearn.utils.multiclass import type_of_target
+
+    kind = type_of_target(y)
+    n_classes = int(y.nunique())
+    if kind.startswith("continuous") or (len(y) > 20 and n_classes > len(y) / 2):
+        raise card_error(
+            card_type,
+            config,
+            "target_column",
+            f"target_column {target!r} holds continuous numbers ({n_classes} distinct values in {len(y)} rows), "
+            f"but {model_type!r} is trained for "
+            "classification (labels). Set task 'regression' (or a regression model) in Model Define, "
+            "or bin the target into classes.",
+        )
+    return y
+
+
+def fit_table(
+    card: Any,
+    config: dict[str, Any],
+    df: pd.DataFrame,
+    model_type: str,
+    task: str,
+    hyperparameters: dict[str, Any],
+    storage: Any,
+    port: str = "train_dataset",
+) -> dict[str, str]:
+    """Fit ``model_type`` on a training table; save ``trained_model``, ``train_metrics`` and ``model_meta``.
+
+    Shared by ``train`` and ``random_forest``: features are ``feature_columns`` of the config or
+    every column but ``target_column``; the task is resolved from the target when ``auto``.
+
+    Args:
+        card: the card instance (its ``card_type`` names errors).
+        config: validated config plus ``_pipeline_id`` / ``_node_id``.
+        df: the training table.
+        model_type: a key of :data:`MODEL_TYPES`.
+        task: ``auto``, ``regression`` or ``classification``.
+        hyperparameters: estimator keyword arguments.
+        storage: the card storage handle.
+        port: the input port of the table, for messages.
+
+    Returns:
+        ``{"trained_model": ref, "train_metrics": ref}``.
+
+    Raises:
+        CardConfigError: bad target or features, a task the model cannot do, bad hyperparameters, a failed fit.
+    """
+    if len(df) == 0:
+        raise card_error(card.card_type, config, port, f"{port} has no rows.")
+
+    target = str(config.get("target_column") or "target")
+    y = check_target(card.card_type, config, df, target, port)
+    features = [str(c) for c in (config.get("feature_columns") or [c for c in df.columns if c != target])]
+    if target in features:
+        raise card_error(
+            card.card_type,
+            config,
+            "feature_columns",
+            f"feature_columns includes the target column {target!r}; remove it (a model must not see its label).",
+        )
+    x = check_feature_frame(card.card_type, config, df, features, port)
+
+    try:
+        task = resolve_task(model_type, task or "auto", y)
+    except ValueError as exc:
+        raise card_error(card.card_type, config, "model_spec", str(exc)) from exc
+    y = check_target_for_task(card.card_type, config, y, target, task, model_type)
+    try:
+        model = build_estimator(model_type, task, hyperparameters)
+    except ValueError as exc:
+        raise card_error(card.card_type, config, "model_spec", str(exc)) from exc
+    try:
+        model.fit(x, y)
+    except ValueError as exc:
+        raise card_error(card.card_type, config, port, f"fitting {type(model).__name__} failed: {exc}") from exc
+
+    pred = model.predict(x)
+    metrics: dict[str, Any] = {}
+    if task == "classification":
+        metrics.update(_classification_metrics(y, pred, "train_"))
+    else:
+        metrics.update(_regression_metrics(y, pred, "train_"))
+        coef = getattr(model, "coef_", None)
+        if coef is not None and np.ndim(coef) == 1 and len(coef) == len(features):
+            metrics["coefficients"] = {f: float(v) for f, v in zip(features, coef, strict=True)}
+            metrics["intercept"] = json_safe(getattr(model, "intercept_", None))
+    importances = getattr(model, "feature_importances_", None)
+    if importances is not None and len(importances) == len(features):
+        metrics["feature_importances"] = {f: float(v) for f, v in zip(features, importances, strict=True)}
+    metrics.update({"feature_columns": features, "target_column": target, "model_type": model_type, "task": task})
+
+    meta: dict[str, Any] = {
+        "feature_columns": features,
+        "target_column": target,
+        "model_type": model_type,
+        "task": task,
+    }
+    if task == "classification" and hasattr(model, "classes_"):
+        meta["classes"] = json_safe(model.classes_)
+    score = ", ".join(f"{k[6:]} {metrics[k]:.4g}" for k in ("train_r2", "train_accuracy") if k in metrics)
+    print(f"fitted {model_type} on {len(x)} rows x {len(features)} features (train {score})")
+    pid, nid = config.get("_pipeline_id", "_p"), config.get("_node_id", "_n")
+    model_ref = storage.save_model(pid, nid, "trained_model", model)
+    metrics_ref = storage.save_json(pid, nid, "train_metrics", json_safe(metrics))
+    storage.save_json(pid, nid, "model_meta", meta)
+    return {"trained_model": model_ref, "train_metrics": metrics_ref}
 
 
 class TrainCard(BaseCard):
@@ -203,99 +330,8 @@ class TrainCard(BaseCard):
                 f"got {str(spec)[:120]!r}.",
             )
         model_type = str(spec["model_type"]).strip().lower()
-        hyperparameters = spec.get("hyperparameters") or {}
-        if len(df) == 0:
-            raise card_error(self.card_type, config, "train_dataset", "train_dataset has no rows.")
-
-        target = str(config.get("target_column") or "target")
-        y = check_target(self.card_type, config, df, target, "train_dataset")
-        features = [str(c) for c in (config.get("feature_columns") or [c for c in df.columns if c != target])]
-        if target in features:
-            raise card_error(
-                self.card_type,
-                config,
-                "feature_columns",
-                f"feature_columns includes the target column {target!r}; remove it (a model must not see its label).",
-            )
-        x = check_feature_frame(self.card_type, config, df, features, "train_dataset")
-
-        try:
-            task = resolve_task(model_type, spec.get("task") or "auto", y)
-        except ValueError as exc:
-            raise card_error(self.card_type, config, "model_spec", str(exc)) from exc
-        y = self._check_target_for_task(config, y, target, task, model_type)
-        try:
-            model = build_estimator(model_type, task, hyperparameters)
-        except ValueError as exc:
-            raise card_error(self.card_type, config, "model_spec", str(exc)) from exc
-        try:
-            model.fit(x, y)
-        except ValueError as exc:
-            raise card_error(
-                self.card_type, config, "train_dataset", f"fitting {type(model).__name__} failed: {exc}"
-            ) from exc
-
-        pred = model.predict(x)
-        metrics: dict[str, Any] = {}
-        if task == "classification":
-            metrics.update(_classification_metrics(y, pred, "train_"))
-        else:
-            metrics.update(_regression_metrics(y, pred, "train_"))
-            coef = getattr(model, "coef_", None)
-            if coef is not None and np.ndim(coef) == 1 and len(coef) == len(features):
-                metrics["coefficients"] = {f: float(v) for f, v in zip(features, coef, strict=True)}
-                metrics["intercept"] = json_safe(getattr(model, "intercept_", None))
-        importances = getattr(model, "feature_importances_", None)
-        if importances is not None and len(importances) == len(features):
-            metrics["feature_importances"] = {f: float(v) for f, v in zip(features, importances, strict=True)}
-        metrics.update({"feature_columns": features, "target_column": target, "model_type": model_type, "task": task})
-
-        meta: dict[str, Any] = {
-            "feature_columns": features,
-            "target_column": target,
-            "model_type": model_type,
-            "task": task,
-        }
-        if task == "classification" and hasattr(model, "classes_"):
-            meta["classes"] = json_safe(model.classes_)
-        score = ", ".join(f"{k[6:]} {metrics[k]:.4g}" for k in ("train_r2", "train_accuracy") if k in metrics)
-        print(f"fitted {model_type} on {len(x)} rows x {len(features)} features (train {score})")
-        pid, nid = config.get("_pipeline_id", "_p"), config.get("_node_id", "_n")
-        model_ref = storage.save_model(pid, nid, "trained_model", model)
-        metrics_ref = storage.save_json(pid, nid, "train_metrics", json_safe(metrics))
-        storage.save_json(pid, nid, "model_meta", meta)
-        return {"trained_model": model_ref, "train_metrics": metrics_ref}
-
-    def _check_target_for_task(
-        self, config: dict[str, Any], y: pd.Series, target: str, task: str, model_type: str
-    ) -> pd.Series:
-        if task == "regression":
-            if pd.api.types.is_bool_dtype(y.dtype) or not pd.api.types.is_numeric_dtype(y.dtype):
-                both = [m for m, t in MODEL_TYPES.items() if "classification" in t]
-                raise card_error(
-                    self.card_type,
-                    config,
-                    "target_column",
-                    f"target_column {target!r} holds {y.dtype} values, but {model_type!r} is trained for regression "
-                    f"(numbers). For labels use a classification model ({', '.join(both)}) with task "
-                    "'classification' in Model Define.",
-                )
-            return y
-        from sklearn.utils.multiclass import type_of_target
-
-        kind = type_of_target(y)
-        n_classes = int(y.nunique())
-        if kind.startswith("continuous") or (len(y) > 20 and n_classes > len(y) / 2):
-            raise card_error(
-                self.card_type,
-                config,
-                "target_column",
-                f"target_column {target!r} holds continuous numbers ({n_classes} distinct values in {len(y)} rows), "
-                f"but {model_type!r} is trained for "
-                "classification (labels). Set task 'regression' (or a regression model) in Model Define, "
-                "or bin the target into classes.",
-            )
-        return y
+        task, hyperparameters = spec.get("task") or "auto", spec.get("hyperparameters") or {}
+        return fit_table(self, config, df, model_type, task, hyperparameters, storage)
 
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
         """``{metrics: {train_*}, coefficients?, intercept?, feature_columns, target_column}``.
