@@ -31,5 +31,10 @@ BUILTIN_CARDS: dict[str, str] = {
     "apply_transform": "tensorrag.cards.data.transform:ApplyTransformCard",
     "join": "tensorrag.cards.data.combine:JoinCard",
     "concat": "tensorrag.cards.data.combine:ConcatCard",
+    "random_forest": "tensorrag.cards.ml.forest:RandomForestCard",
+    "cross_validate": "tensorrag.cards.ml.validate:CrossValidateCard",
+    "confusion_matrix": "tensorrag.cards.ml.confusion:ConfusionMatrixCard",
+    "accuracy_calc": "tensorrag.cards.ml.confusion:AccuracyCalcCard",
+    "feature_importance": "tensorrag.cards.ml.importance:FeatureImportanceCard",
     # --- end of issue 12 data and classical ML ---
 }

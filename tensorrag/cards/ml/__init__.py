@@ -1,4 +1,4 @@
-"""Built-in scikit-learn cards: ``model_define``, ``train``, ``evaluate`` and ``inference``.
+"""Built-in classical ML cards: define, train, cross-validate, evaluate, explain and predict.
 
 The classes are imported on first access; scikit-learn and matplotlib only when a card runs
 (``pip install 'tensorrag[ml]'``).
@@ -9,9 +9,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["EvaluateCard", "InferenceCard", "ModelDefineCard", "TrainCard"]
-
-_WHERE = {"ModelDefineCard": "define", "TrainCard": "train", "EvaluateCard": "evaluate", "InferenceCard": "inference"}
+_WHERE = {
+    "ModelDefineCard": "define",
+    "TrainCard": "train",
+    "EvaluateCard": "evaluate",
+    "InferenceCard": "inference",
+    "RandomForestCard": "forest",
+    "CrossValidateCard": "validate",
+    "ConfusionMatrixCard": "confusion",
+    "AccuracyCalcCard": "confusion",
+    "FeatureImportanceCard": "importance",
+}
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:

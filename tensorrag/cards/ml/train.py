@@ -196,6 +196,7 @@ def fit_table(
     hyperparameters: dict[str, Any],
     storage: Any,
     port: str = "train_dataset",
+    extra_metrics: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """Fit ``model_type`` on a training table; save ``trained_model``, ``train_metrics`` and ``model_meta``.
 
@@ -211,6 +212,7 @@ def fit_table(
         hyperparameters: estimator keyword arguments.
         storage: the card storage handle.
         port: the input port of the table, for messages.
+        extra_metrics: more entries for ``train_metrics``.
 
     Returns:
         ``{"trained_model": ref, "train_metrics": ref}``.
@@ -261,6 +263,7 @@ def fit_table(
     if importances is not None and len(importances) == len(features):
         metrics["feature_importances"] = {f: float(v) for f, v in zip(features, importances, strict=True)}
     metrics.update({"feature_columns": features, "target_column": target, "model_type": model_type, "task": task})
+    metrics.update(extra_metrics or {})
 
     meta: dict[str, Any] = {
         "feature_columns": features,
