@@ -54,5 +54,10 @@ def check_columns(
 
 
 def save_frame(storage: Any, config: dict[str, Any], key: str, df: pd.DataFrame) -> str:
-    """Save ``df`` as output ``key`` of this node (index dropped, as the parquet codec does)."""
-    return storage.save_dataframe(config.get("_pipeline_id", "_p"), config.get("_node_id", "_n"), key, df)
+    """Save ``df`` as output ``key`` of this node, with a fresh 0..n-1 index.
+
+    The parquet codec drops the index but a memory:// store keeps the live object, so the reset
+    makes both give the same table.
+    """
+    frame = df.reset_index(drop=True)
+    return storage.save_dataframe(config.get("_pipeline_id", "_p"), config.get("_node_id", "_n"), key, frame)
