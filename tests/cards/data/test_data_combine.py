@@ -34,7 +34,13 @@ def test_join_is_pandas_merge(runner: Runner, how: str) -> None:
 
 def test_join_on_differently_named_keys(runner: Runner) -> None:
     out = _two(runner, JoinCard, {"left_on": ["id"], "right_on": ["key"]}, LEFT, RIGHT)
-    assert out["id_left"].tolist() == [2, 3] and list(out.columns) == ["id_left", "x_left", "key", "id_right", "x_right"]
+    assert out["id_left"].tolist() == [2, 3] and list(out.columns) == [
+        "id_left",
+        "x_left",
+        "key",
+        "id_right",
+        "x_right",
+    ]
 
 
 def test_join_key_errors(runner: Runner) -> None:

@@ -1,4 +1,4 @@
-"""scale, feature_scaler, encode, fill_missing and apply_transform, checked against scikit-learn fitted on the same data."""
+"""scale, feature_scaler, encode, fill_missing and apply_transform, checked against scikit-learn on the same data."""
 
 from __future__ import annotations
 
