@@ -123,3 +123,14 @@ def test_packages_expose_the_classes_lazily() -> None:
     assert ml.EvaluateCard.card_type == "evaluate"
     with pytest.raises(AttributeError):
         _ = ml.Nope
+
+
+def test_every_card_is_in_list_cards() -> None:
+    import tensorrag as tr
+
+    listed = {s["card_type"]: s for s in tr.list_cards()}
+    assert set(EXPECTED) <= set(listed)
+    for card_type, (inputs, outputs, category, view) in EXPECTED.items():
+        schema = listed[card_type]
+        assert (schema["input_schema"], schema["output_schema"]) == (inputs, outputs)
+        assert (schema["category"], schema["output_view_type"]) == (category, view)

@@ -129,3 +129,10 @@ def test_s1_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert any(t.startswith("ACCURACY") for t in texts), texts
     images = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 2
+
+
+def test_s1_process_executor_gives_the_same_metrics(tmp_path: Path) -> None:
+    local = _example().build().run(executor="local", storage=str(tmp_path / "a")).raise_for_status()
+    process = _example().build().run(executor="process", storage=str(tmp_path / "b")).raise_for_status()
+    for node, port in (("evaluate", "eval_report"), ("cv", "cv_scores"), ("importance", "importances")):
+        assert process.output(node, port) == local.output(node, port)
