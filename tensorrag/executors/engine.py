@@ -109,7 +109,7 @@ class Engine(NodeSteps):
         self._stopping, self._over = False, False  # over: the run has ended, idle workers leave
         self._workers, self._idle = 0, 0  # pull mode: worker loops lent (retired ones not counted), idle ones
         self._broken: BaseException | None = None  # pull mode: a worker loop died (an engine bug)
-        self._loans: dict[object, Future[None]] = {}  # pull mode: worker -> its pool future
+        self._loans: dict[object, Future[None] | None] = {}  # pull mode: worker -> its pool future (None: being lent)
         self._started: dict[str, float] = {}  # pull mode: node -> when a worker took it
         self._limit = max(1, executor.max_workers)
 
@@ -184,7 +184,6 @@ class Engine(NodeSteps):
 
     def _pull(self, lend: Any) -> None:
         """Pull mode: lend worker threads that take ready nodes themselves; this thread keeps deadlines and cancel."""
-        self._lend = lend
         while True:
             with self._lock:
                 if self._cancelled.is_set() or self._broken is not None:
@@ -195,30 +194,35 @@ class Engine(NodeSteps):
                         self._time_out(nid)
                 if not self._inflight and (self._stopping or not self._ready):
                     return
-                wake = self._grow(now)
+                wake, new = self._grow(now)
+            for me in new:  # lent outside the lock: each new worker starts at once, not after the last
+                loan = lend(functools.partial(self._serve, me))
+                with self._lock:
+                    if me in self._loans:  # still serving
+                        self._loans[me] = loan
+                loan.add_done_callback(self._loan_ended)
             soonest = self._soonest()
             wake = min(wake, soonest[0]) if soonest is not None else wake
             self._attention.wait(None if wake == _NEVER else max(0.0, wake - time.monotonic()))
             self._attention.clear()
 
-    def _grow(self, now: float) -> float:
-        """Lend workers while nodes wait (under the lock); return when to look again.
+    def _grow(self, now: float) -> tuple[float, list[object]]:
+        """Reserve workers while nodes wait (under the lock); return when to look again, and the workers to lend.
 
         Only the first worker is lent at once: more join when nodes wait while a busy one has held
         its node for :data:`_GROW_S`. Cards of microseconds so run on one thread (under the GIL,
         more threads only add hand-offs) and cards that wait (I/O, sleep, native code) in parallel.
         """
         if not self._ready or self._stopping or self._idle or self._workers >= self._limit:
-            return _NEVER
+            return _NEVER, []
         since = min(self._started.values(), default=now)
         if self._workers and now - since < _GROW_S:
-            return since + _GROW_S
-        for _ in range(min(len(self._ready), self._limit - self._workers) if self._workers else 1):
-            self._workers += 1
-            me = object()
-            loan = self._loans[me] = self._lend(functools.partial(self._serve, me))
-            loan.add_done_callback(self._loan_ended)
-        return _NEVER
+            return since + _GROW_S, []
+        new = [object() for _ in range(min(len(self._ready), self._limit - self._workers) if self._workers else 1)]
+        for me in new:
+            self._loans[me] = None  # its pool future, once lent
+        self._workers += len(new)
+        return _NEVER, new
 
     def _serve(self, me: object) -> None:
         """One worker (``me``): take the first ready node, run it, record it, until the run ends."""
@@ -250,7 +254,8 @@ class Engine(NodeSteps):
                     if not self._inflight and (self._stopping or not self._ready):
                         self._attention.set()  # the end, unless the engine finds more
             finally:
-                if self._loans.pop(me, None) is not None:  # retired ones were already let go
+                if me in self._loans:  # retired ones were already let go
+                    del self._loans[me]
                     self._workers -= 1
                 self._attention.set()
 

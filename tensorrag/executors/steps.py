@@ -102,7 +102,7 @@ class NodeSteps:
     _waiting: dict[str, int]
     fail_fast: bool
     _inflight: dict[str, tuple[Any, float | None]]  # node -> (future or worker, deadline)
-    _loans: dict[object, Future[None]]
+    _loans: dict[object, Future[None] | None]
     _workers: int
     _stopping: bool
     _cancelled: threading.Event
@@ -401,7 +401,9 @@ class NodeSteps:
         if isinstance(handle, Future):
             self.executor.cancel(handle)
         else:
-            self.executor.cancel(self._loans.pop(handle))  # type: ignore[arg-type]  # the pool retires that thread when its card ends
+            loan = self._loans.pop(handle)
+            if loan is not None:  # the pool retires that thread when its card ends
+                self.executor.cancel(loan)  # type: ignore[arg-type]
             self._workers -= 1
 
     def _time_out(self, nid: str) -> None:
