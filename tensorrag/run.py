@@ -166,51 +166,83 @@ _MIN_GAP_S = 1.0
 class _RunRecord:
     """Writes ``runs/{run_id}.json``: now (``running``, with its owner), as nodes change, and at the end.
 
-    While the run goes on, a thread of its own looks every :data:`_MIN_GAP_S` seconds and rewrites
-    the manifest when nodes changed, and at least every :data:`~tensorrag.executors.liveness.HEARTBEAT_S`
-    (the heartbeat), so the engine never waits on storage and pays nothing per event. A killed run's
-    manifest so shows what had completed. A ``memory://`` store lives and dies with this process,
-    so nobody else can watch it: there only the final manifest is written.
+    While the run goes on, the process's one heartbeat thread (:class:`_Beats`) looks every
+    :data:`_MIN_GAP_S` seconds and rewrites the manifest when nodes changed, and at least every
+    :data:`~tensorrag.executors.liveness.HEARTBEAT_S` (the heartbeat), so the engine never waits on
+    storage and pays nothing per event. A killed run's manifest so shows what had completed. A
+    ``memory://`` store lives and dies with this process, so nobody else can watch it: there only the
+    final manifest is written.
     """
 
     def __init__(self, store: ArtifactStore, state: RunState, graph: dict[str, Any]) -> None:
         self._store, self._state, self._graph = store, state, graph
         state.owner = liveness.owner_record()
-        self._stop = threading.Event()
-        self._beat: threading.Thread | None = None
-        if store.protocol == "memory":
+        self._lock = threading.Lock()  # a beat and the final write never overlap
+        self._closed = store.protocol == "memory"
+        self._seen, self._last = len(state.events), time.monotonic()
+        if self._closed:
             return
         try:
             self._write()
         except StorageError:  # the store is failing: the run goes on; the final write keeps a local copy
             log.debug("first manifest write of run %s failed", state.run_id, exc_info=True)
-        self._beat = threading.Thread(target=self._heartbeat, name=f"tensorrag-heartbeat-{state.run_id}", daemon=True)
-        self._beat.start()
+        _BEATS.add(self)
 
     def _write(self) -> None:
         self._state.heartbeat_at = now_iso()
         # Node states only while running; the final write (close) adds the events.
         self._store.write_run(self._state.run_id, self._state.to_manifest(self._graph, events=False))
 
-    def _heartbeat(self) -> None:
-        seen, last = len(self._state.events), time.monotonic()
-        while not self._stop.wait(_MIN_GAP_S):
+    def beat(self) -> None:
+        """Rewrite the manifest if nodes changed or a heartbeat is due (called by the heartbeat thread)."""
+        with self._lock:
             now, count = time.monotonic(), len(self._state.events)
-            if count == seen and now - last < liveness.HEARTBEAT_S:
-                continue
+            if self._closed or (count == self._seen and now - self._last < liveness.HEARTBEAT_S):
+                return
             try:
                 self._write()
             except Exception:  # a missed beat is retried at the next one; the final write reports errors
                 log.debug("heartbeat of run %s failed", self._state.run_id, exc_info=True)
-            seen, last = count, now
+            self._seen, self._last = count, now
 
     def close(self) -> ManifestSave:
         """Stop the heartbeat and write the final manifest (never raises: see ``save_run_manifest``)."""
-        self._stop.set()
-        if self._beat is not None:
-            self._beat.join()
+        with self._lock:
+            self._closed = True
+        _BEATS.discard(self)
         self._state.heartbeat_at = now_iso()
         return save_run_manifest(self._store, self._state.run_id, self._state.to_manifest(self._graph))
+
+
+class _Beats:
+    """The process's one heartbeat thread for every running run's record (a thread per run costs its start)."""
+
+    def __init__(self) -> None:
+        self._records: set[_RunRecord] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, record: _RunRecord) -> None:
+        with self._lock:
+            self._records.add(record)
+            if self._thread is None or not self._thread.is_alive():  # also after a fork, which keeps no threads
+                self._thread = threading.Thread(target=self._beat, name="tensorrag-heartbeat", daemon=True)
+                self._thread.start()
+
+    def discard(self, record: _RunRecord) -> None:
+        with self._lock:
+            self._records.discard(record)
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(_MIN_GAP_S)
+            with self._lock:
+                records = list(self._records)
+            for record in records:
+                record.beat()
+
+
+_BEATS = _Beats()
 
 
 def _save_graph(store: ArtifactStore, doc: dict[str, Any]) -> None:

@@ -317,3 +317,28 @@ def test_a_memory_run_makes_a_preview_when_asked_and_the_same_one_as_on_disk(tmp
     assert in_memory.ok and PREVIEWS == []  # nothing asked yet: nothing made
     assert in_memory.preview("m") == on_disk.preview("m") == {"metrics": {"r2": 0.5}}
     assert in_memory.preview("m") == {"metrics": {"r2": 0.5}} and len(PREVIEWS) == 1  # made once, then kept
+
+
+def test_running_manifests_follow_the_nodes_and_share_one_heartbeat_thread(tmp_path):
+    import threading
+
+    p = tr.Pipeline("watched")
+    p.add(C.t_source, id="src")
+    p.add(C.t_wait_go, id="wait")
+    p2 = tr.Pipeline("watched-too")
+    p2.add(C.t_wait_go, id="wait")
+    first = p.run(storage=tmp_path / "a", wait=False, progress=False)
+    second = p2.run(storage=tmp_path / "b", wait=False, progress=False)
+    store = first.store
+    deadline = time.monotonic() + 10
+    while store.read_run(first.run_id)["nodes"]["src"]["status"] != "completed":  # rewritten as nodes change
+        assert time.monotonic() < deadline, "the running manifest never showed the finished node"
+        time.sleep(0.1)
+    assert store.read_run(first.run_id)["status"] == "running"
+    beats = [t for t in threading.enumerate() if t.name.startswith("tensorrag-heartbeat")]
+    assert len(beats) == 1  # two runs, one thread
+    C.GO.set()
+    first.wait(10)
+    second.wait(10)
+    assert store.read_run(first.run_id)["status"] == "completed"
+    assert second.store.read_run(second.run_id)["status"] == "completed"
