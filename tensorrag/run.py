@@ -164,9 +164,10 @@ _MIN_GAP_S = 1.0
 
 
 class _RunRecord:
-    """Writes ``runs/{run_id}.json``: now (``running``, with its owner), as nodes change, and at the end.
+    """Writes ``runs/{run_id}.json``: as it starts (``running``, with its owner), as nodes change, and at the end.
 
-    While the run goes on, the process's one heartbeat thread (:class:`_Beats`) looks every
+    The process's one heartbeat thread (:class:`_Beats`) writes the first manifest as soon as the
+    run is registered (a run that ends before it gets there has only its final one), then looks every
     :data:`_MIN_GAP_S` seconds and rewrites the manifest when nodes changed, and at least every
     :data:`~tensorrag.executors.liveness.HEARTBEAT_S` (the heartbeat), so the engine never waits on
     storage and pays nothing per event. A killed run's manifest so shows what had completed. A
@@ -179,14 +180,9 @@ class _RunRecord:
         state.owner = liveness.owner_record()
         self._lock = threading.Lock()  # a beat and the final write never overlap
         self._closed = store.protocol == "memory"
-        self._seen, self._last = len(state.events), time.monotonic()
-        if self._closed:
-            return
-        try:
-            self._write()
-        except StorageError:  # the store is failing: the run goes on; the final write keeps a local copy
-            log.debug("first manifest write of run %s failed", state.run_id, exc_info=True)
-        _BEATS.add(self)
+        self._seen, self._last, self._written = len(state.events), time.monotonic(), False
+        if not self._closed:
+            _BEATS.add(self)  # which writes the first manifest at once, off the run's path
 
     def _write(self) -> None:
         self._state.heartbeat_at = now_iso()
@@ -197,10 +193,12 @@ class _RunRecord:
         """Rewrite the manifest if nodes changed or a heartbeat is due (called by the heartbeat thread)."""
         with self._lock:
             now, count = time.monotonic(), len(self._state.events)
-            if self._closed or (count == self._seen and now - self._last < liveness.HEARTBEAT_S):
+            due = not self._written or count != self._seen or now - self._last >= liveness.HEARTBEAT_S
+            if self._closed or not due:
                 return
             try:
                 self._write()
+                self._written = True
             except Exception:  # a missed beat is retried at the next one; the final write reports errors
                 log.debug("heartbeat of run %s failed", self._state.run_id, exc_info=True)
             self._seen, self._last = count, now
@@ -220,6 +218,7 @@ class _Beats:
     def __init__(self) -> None:
         self._records: set[_RunRecord] = set()
         self._lock = threading.Lock()
+        self._news = threading.Event()  # a run started: write its first manifest now, not at the next beat
         self._thread: threading.Thread | None = None
 
     def add(self, record: _RunRecord) -> None:
@@ -228,6 +227,7 @@ class _Beats:
             if self._thread is None or not self._thread.is_alive():  # also after a fork, which keeps no threads
                 self._thread = threading.Thread(target=self._beat, name="tensorrag-heartbeat", daemon=True)
                 self._thread.start()
+        self._news.set()
 
     def discard(self, record: _RunRecord) -> None:
         with self._lock:
@@ -235,7 +235,8 @@ class _Beats:
 
     def _beat(self) -> None:
         while True:
-            time.sleep(_MIN_GAP_S)
+            self._news.wait(_MIN_GAP_S)
+            self._news.clear()
             with self._lock:
                 records = list(self._records)
             for record in records:

@@ -33,7 +33,7 @@ from tensorrag import card
 
 
 @card(outputs={"scaled": "dataframe", "stats": "json"}, resources={"timeout": 60}, version=2)
-def scale(dataset: pd.DataFrame, factor: float = 2.0, how: Literal["up", "down"] = "up") -> dict:
+def rescale(dataset: pd.DataFrame, factor: float = 2.0, how: Literal["up", "down"] = "up") -> dict:
     """Scale every column.
 
     More words.
@@ -194,9 +194,9 @@ class TestProjectFunctionCards:
         assert proj.write_card("data/frame.py", FRAME).success
         result = proj.write_card("data/scale.py", SCALE)
         assert result.success and result.errors == []
-        assert proj.cards == {"make_frame": "data/frame.py", "scale": "data/scale.py"}
+        assert proj.cards == {"make_frame": "data/frame.py", "rescale": "data/scale.py"}
         again = Workspace(proj.workspace.store, user="alice").project("p")  # read back from storage
-        cls = again.card("scale")
+        cls = again.card("rescale")
         assert issubclass(cls, ProjectCard) and "_tr_real" not in vars(cls)
         assert cls.inputs() == {"dataset": "dataframe"}
         assert cls.outputs() == {"scaled": "dataframe", "stats": "json"}
@@ -211,7 +211,7 @@ class TestProjectFunctionCards:
             assert proj.write_card(path, source).success
         p = tr.Pipeline("flow", project=proj)
         p.add("make_frame", id="f", rows=4)
-        p.add("scale", id="s", factor=3.0)
+        p.add("rescale", id="s", factor=3.0)
         p.add("count_rows", id="c")
         p.connect("f", "output", "s", "dataset")
         p.connect("s", "scaled", "c", "dataset")
@@ -228,12 +228,12 @@ class TestProjectFunctionCards:
         assert proj.write_card("data/scale.py", SCALE).success
         p = tr.Pipeline("flow", project=proj)
         p.add("make_frame", id="f")
-        p.add("scale", id="s", how="down")
+        p.add("rescale", id="s", how="down")
         p.connect("f", "output", "s", "dataset")
         run = p.run(executor=executor, max_workers=1, progress=False)
         assert run.status["s"] == "failed"
         tb = run.error("s")["traceback"]
-        assert 'File "cards/data/scale.py", line 15, in scale' in tb
+        assert 'File "cards/data/scale.py", line 15, in rescale' in tb
         assert 'raise ValueError("scaling down is not implemented")' in tb
 
     def test_registering_a_function_card_never_runs_the_file(self, ws: Workspace, tmp_path: Any) -> None:
