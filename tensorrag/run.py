@@ -134,7 +134,8 @@ def run_pipeline(
         engine.listeners.append(console)
     if save_pipeline:
         _save_graph(store, graph)
-    record = _RunRecord(store, engine.state, graph)  # the manifest exists from the start: status "running"
+    # The manifest exists from the start (status "running"); written before returning when the caller gets the handle.
+    record = _RunRecord(store, engine.state, graph, now=not wait)
 
     def work() -> None:
         try:
@@ -166,8 +167,9 @@ _MIN_GAP_S = 1.0
 class _RunRecord:
     """Writes ``runs/{run_id}.json``: as it starts (``running``, with its owner), as nodes change, and at the end.
 
-    The process's one heartbeat thread (:class:`_Beats`) writes the first manifest as soon as the
-    run is registered (a run that ends before it gets there has only its final one), then looks every
+    The first manifest is written before ``run(wait=False)`` returns; for a run the caller waits on,
+    the process's one heartbeat thread (:class:`_Beats`) writes it as soon as the run is registered
+    (a run that ends before it gets there has only its final one). That thread then looks every
     :data:`_MIN_GAP_S` seconds and rewrites the manifest when nodes changed, and at least every
     :data:`~tensorrag.executors.liveness.HEARTBEAT_S` (the heartbeat), so the engine never waits on
     storage and pays nothing per event. A killed run's manifest so shows what had completed. A
@@ -175,14 +177,17 @@ class _RunRecord:
     final manifest is written.
     """
 
-    def __init__(self, store: ArtifactStore, state: RunState, graph: dict[str, Any]) -> None:
+    def __init__(self, store: ArtifactStore, state: RunState, graph: dict[str, Any], *, now: bool = True) -> None:
         self._store, self._state, self._graph = store, state, graph
         state.owner = liveness.owner_record()
         self._lock = threading.Lock()  # a beat and the final write never overlap
         self._closed = store.protocol == "memory"
         self._seen, self._last, self._written = len(state.events), time.monotonic(), False
-        if not self._closed:
-            _BEATS.add(self)  # which writes the first manifest at once, off the run's path
+        if self._closed:
+            return
+        if now:  # the caller may read it as soon as it holds the Run
+            self.beat()
+        _BEATS.add(self)  # else the heartbeat thread writes the first manifest at once, off the run's path
 
     def _write(self) -> None:
         self._state.heartbeat_at = now_iso()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent import futures
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.config import get_settings
 from tensorrag.errors import ConfigError
+from tensorrag.executors import threads
 from tensorrag.executors.base import EventSink, Executor
 from tensorrag.executors.runtime import run_task
 
@@ -19,16 +21,18 @@ if TYPE_CHECKING:
 __all__ = ["LocalExecutor"]
 
 _Item = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
-_IDLE_S = 10.0  # a pool thread idle this long exits, so executors dropped without shutdown() leave no threads
+_IDLE_S = 10.0  # a spare thread idle this long exits (executors/threads.py)
 
 
 class LocalExecutor(Executor):
     """Run cards in threads of this process: no serialisation, live logs and progress.
 
     A thread cannot be killed, so a card that times out or is cancelled is *abandoned*: its
-    thread is retired (it exits when the card returns) and a fresh thread takes its place, so
-    the executor keeps ``max_workers`` threads available for other tasks. Threads start on demand
-    and a thread idle for 10 s exits, so an executor dropped without :meth:`shutdown` leaves none.
+    thread is retired (it leaves the pool when the card returns) and a fresh thread takes its place,
+    so the executor keeps ``max_workers`` threads available for other tasks. Threads are taken on
+    demand from the process's spare ones (:mod:`tensorrag.executors.threads`: threads earlier runs
+    let go) or started, and go back as soon as nothing is queued; a spare idle for 10 s exits, so an
+    executor dropped without :meth:`shutdown` leaves no threads.
 
     Args:
         max_workers: threads (and so cards running at once); default ``TENSORRAG_MAX_WORKERS``
@@ -45,32 +49,21 @@ class LocalExecutor(Executor):
         ):
             raise ConfigError(f"LocalExecutor(max_workers=...) must be a positive integer; got {max_workers!r}.")
         self.max_workers = max_workers or get_settings().max_workers
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._queue: deque[_Item] = deque()  # items not yet taken (changed under the lock)
         self._lock = threading.Lock()
-        self._idle = 0  # threads blocked waiting for an item
-        self._pending = 0  # items queued and not yet taken
         self._live = 0  # threads serving the pool (retired ones excluded)
         self._running: dict[Future[Any], threading.Thread] = {}
         self._retired: set[threading.Thread] = set()
-        self._closed = False
 
     def start(self) -> None:
-        """Threads start on demand; this only reopens a shut-down executor."""
-        with self._lock:
-            self._closed = False
+        """Threads start on demand: nothing to do (kept for the executor protocol)."""
 
     def submit(self, task: Task, events: EventSink | None = None) -> Future[TaskResult]:
         """Run ``task`` on a pool thread."""
         on_log = (lambda line: events("log", line)) if events else None
         on_progress = (lambda cur, tot: events("progress", (cur, tot))) if events else None
         fut: Future[TaskResult] = Future()
-        with self._lock:
-            if self._closed:
-                self._closed = False  # reusable after shutdown, like start()
-            self._queue.put((fut, run_task, (task,), {"on_log": on_log, "on_progress": on_progress}))
-            self._pending += 1
-            if self._pending > self._idle and self._live < self.max_workers:
-                self._spawn()
+        self._put((fut, run_task, (task,), {"on_log": on_log, "on_progress": on_progress}))
         return fut
 
     def lend(self, worker: Callable[[], None]) -> Future[None]:
@@ -80,12 +73,7 @@ class LocalExecutor(Executor):
         :meth:`cancel` on the returned future, as for a task, and the engine lends a replacement.
         """
         fut: Future[None] = Future()
-        with self._lock:
-            self._closed = False
-            self._queue.put((fut, worker, (), {}))
-            self._pending += 1
-            if self._pending > self._idle and self._live < self.max_workers:
-                self._spawn()
+        self._put((fut, worker, (), {}))
         return fut
 
     def cancel(self, future: Future[TaskResult]) -> None:
@@ -98,62 +86,40 @@ class LocalExecutor(Executor):
                 return
             self._retired.add(thread)
             self._live -= 1
-            if self._pending > self._idle:
+            if len(self._queue) > self._live:
                 self._spawn()
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop idle threads; queued tasks are cancelled, running ones finish (joined when ``wait``)."""
+        """Cancel queued tasks; running ones finish (waited for when ``wait``); threads go back as spares."""
         with self._lock:
-            self._closed = True
-            threads = self._live
-            self._live = 0
-        drained: list[_Item] = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                drained.append(item)
-        with self._lock:
-            self._pending -= len(drained)
+            drained = list(self._queue)
+            self._queue.clear()
         for fut, *_ in drained:
             fut.cancel()
-        for _ in range(threads):
-            self._queue.put(None)
         if wait:
-            for thread in list(self._running.values()):
-                thread.join()
+            futures.wait(list(self._running))
+
+    def _put(self, item: _Item) -> None:
+        with self._lock:
+            self._queue.append(item)
+            if len(self._queue) > self._live - len(self._running) and self._live < self.max_workers:
+                self._spawn()  # more items than threads free to take them
 
     def _spawn(self) -> None:
         self._live += 1
-        threading.Thread(target=self._work, name="tensorrag-card", daemon=True).start()
+        threads.start(self._work, lambda: _IDLE_S)  # a spare thread of an earlier run, or a new one
 
     def _work(self) -> None:
+        """Take items until none is queued, then leave: the thread goes back to the process's spares."""
         me = threading.current_thread()
         while True:
             with self._lock:
-                self._idle += 1
-            try:
-                item = self._queue.get(timeout=_IDLE_S)
-            except queue.Empty:
-                with self._lock:
-                    if self._pending == 0:  # nothing queued for this thread: leave (a new task spawns one)
-                        self._idle -= 1
-                        self._live -= 1
-                        return
-                    self._idle -= 1
-                continue
-            with self._lock:
-                self._idle -= 1
-                if item is not None:
-                    self._pending -= 1
-            if item is None:
-                return
-            fut, fn, args, kwargs = item
-            if not fut.set_running_or_notify_cancel():
-                continue
-            with self._lock:
+                if not self._queue:
+                    self._live -= 1
+                    return
+                fut, fn, args, kwargs = self._queue.popleft()
+                if not fut.set_running_or_notify_cancel():
+                    continue
                 self._running[fut] = me
             try:
                 result = fn(*args, **kwargs)
@@ -166,5 +132,5 @@ class LocalExecutor(Executor):
                 if me in self._retired:  # abandoned while it ran: a replacement already serves the pool
                     self._retired.discard(me)
                     return
-            # An idle thread must not keep its last task alive (its run, its store, their memory).
-            item = fut = fn = args = kwargs = result = None  # type: ignore[assignment]
+            # A thread between tasks must not keep its last one alive (its run, its store, their memory).
+            fut = fn = args = kwargs = result = None  # type: ignore[assignment]
