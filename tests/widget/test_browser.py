@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import tensorrag as tr
 from tensorrag.cards.schema import validate_config
 from tensorrag.demo import build
 from tensorrag.widget._canvas import Canvas
@@ -83,9 +84,14 @@ def test_renders_nodes_ports_and_edges(page: Page) -> None:
     expect(page.locator(".react-flow__edge")).to_have_count(7)
     expect(page.locator(".trc-edge-label").first).to_have_text("dataset")
     # palette grouped by category, searchable
-    expect(page.locator(".trc-palette-cat")).to_have_text(["data", "evaluation", "inference", "model"])
-    page.fill(".trc-search", "split")
-    expect(page.locator(".trc-palette-item")).to_have_count(1)
+    cards = tr.list_cards()  # the palette lists every registered card, grouped by category
+    expect(page.locator(".trc-palette-cat")).to_have_text(sorted({c["category"] for c in cards}))
+    page.fill(".trc-search", "train test split")  # every word must match (type, name, category, description)
+    words = ("train", "test", "split")
+    matches = [c for c in cards if all(
+        w in f"{c['card_type']} {c['display_name']} {c['category']} {c['description']}".lower() for w in words)]
+    assert matches
+    expect(page.locator(".trc-palette-item")).to_have_count(len(matches))
 
 
 def test_drag_connect_refuse_and_delete(page: Page) -> None:
