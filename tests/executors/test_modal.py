@@ -68,20 +68,20 @@ def test_routing_default_rule_and_overrides(tmp_path, transport):
     run = p.run(executor=modal_executor(transport), storage=tmp_path)
     assert run.ok, run.status
     (cpu,) = _calls(transport, "cpu")
-    assert cpu["function"] == CPU_FUNCTION and cpu["options"] == {"timeout": 300}
+    assert cpu["function"] == CPU_FUNCTION and cpu["options"] == {"timeout": 300, "cpu": 1.0, "memory": 2048}
     (llm,) = _calls(transport, "llm")
-    assert llm["function"] == GPU_FUNCTION and llm["options"] == {"gpu": "T4", "timeout": 600}
+    assert llm["function"] == GPU_FUNCTION and llm["options"] == {"gpu": "T4", "timeout": 600, "cpu": 4.0, "memory": 16384}
     (big,) = _calls(transport, "big")
-    assert big["function"] == GPU_FUNCTION and big["options"] == {"gpu": "A10G", "timeout": 900, "memory": 16384}
+    assert big["function"] == GPU_FUNCTION and big["options"] == {"gpu": "A10G", "timeout": 900, "cpu": 4.0, "memory": 16384}
     (slow,) = _calls(transport, "slow_cpu")
-    assert slow["options"] == {"timeout": 42}
+    assert slow["options"] == {"timeout": 42, "cpu": 1.0, "memory": 2048}
 
 
 def test_executor_level_gpu_default(tmp_path, transport):
     p = tr.Pipeline("gpu-default")
     p.add(C.llm_fake_load, id="llm2", name="other")
     assert p.run(executor=modal_executor(transport, gpu="L4", gpu_timeout=120), storage=tmp_path).ok
-    assert _calls(transport, "llm2")[-1]["options"] == {"gpu": "L4", "timeout": 120}
+    assert _calls(transport, "llm2")[-1]["options"] == {"gpu": "L4", "timeout": 120, "cpu": 4.0, "memory": 16384}
 
 
 def test_auto_runs_local_cards_here_and_modal_cards_remotely(tmp_path, transport):
@@ -168,6 +168,9 @@ def test_cards_not_in_the_image_are_refused(tmp_path, transport):
     p = tr.Pipeline("image")
     p.add(C.t_source, id="a")
     with pytest.raises(CardDefinitionError, match=r"'t_source'.*not in the deployed image"):
+        p.run(executor=ModalExecutor(transport=transport, ephemeral=False), storage=tmp_path)
+    # The app is deployed (the check passed) but lacks the module: redeploy, or let an ephemeral app carry it.
+    with pytest.raises(CardDefinitionError, match=r"tests are not in the deployed app.*--module tests.*ephemeral"):
         p.run(executor=ModalExecutor(transport=transport), storage=tmp_path)
 
 
@@ -198,7 +201,8 @@ def test_credentials_never_travel_in_payloads(tmp_path, transport):
 
     task = Task(
         run_id="r", node_id="n", card={"card_type": "t_source"}, config={}, inputs={}, key="k",
-        storage={"url": "s3://b/x", "options": {"key": "AKIA", "secret": "s", "client_kwargs": {"endpoint_url": "e"}}},
+        storage={"url": "s3://b/x", "options": {"key": "AKIA", "secret": "s", "aws_session_token": "t", "profile": "me",
+                                               "client_kwargs": {"endpoint_url": "e", "aws_session_token": "t"}}},
     )
     captured = {}
 
@@ -206,7 +210,7 @@ def test_credentials_never_travel_in_payloads(tmp_path, transport):
         def check(self, app):
             pass
 
-        def spawn(self, app, fn, payload, options):
+        def spawn(self, app, fn, payload, options, expect=None):
             captured.update(payload)
             raise ExecutorError("stop here")
 
