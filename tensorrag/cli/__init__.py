@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -135,7 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     deploy_p = modal_sub.add_parser("deploy", help="deploy the worker app (CPU and GPU images) to Modal")
     deploy_p.add_argument("--app", default=None, help="app name (default: TENSORRAG_MODAL_APP or 'tensorrag')")
     deploy_p.add_argument("--module", action="append", default=[], help="a module of your cards to add to the images")
-    deploy_p.add_argument("--secret", default=None, help="a modal.Secret with object-store credentials (URI mode)")
+    deploy_p.add_argument("--secret", action="append", default=[],
+                          help="a modal.Secret the workers get (object store, Hugging Face token); repeatable")
+    deploy_p.add_argument("--hf-volume", default=None, help="a modal.Volume for the Hugging Face cache (HF_HOME)")
     return parser
 
 
@@ -143,26 +144,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _modal(args: argparse.Namespace) -> int:
-    # The app module reads its name, modules and secret from the environment when it is imported.
-    if args.app:
-        os.environ["TENSORRAG_MODAL_APP"] = args.app
-    if args.module:
-        os.environ["TENSORRAG_MODAL_MODULES"] = ",".join(args.module)
-    if args.secret:
-        os.environ["TENSORRAG_MODAL_SECRET"] = args.secret
-    try:
-        from tensorrag.executors import modal_app
-    except ImportError as exc:
-        print(f"error: {exc}. Install it with: pip install 'tensorrag[modal]'", file=sys.stderr)
-        return 2
-    try:
-        return modal_app.main(["deploy"])
-    except Exception as exc:  # modal's own errors: no token, no network
-        print(
-            f"error: deploying failed: {type(exc).__name__}: {exc}. Run `modal token new` first if you have no token.",
-            file=sys.stderr,
-        )
-        return 2
+    from tensorrag.cli._modal import deploy
+
+    return deploy(args.app, args.module, args.secret, args.hf_volume)
 
 
 def _root(args: argparse.Namespace) -> ArtifactStore:

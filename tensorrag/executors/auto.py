@@ -63,12 +63,27 @@ class AutoExecutor(Executor):
         return self.pick(task).streams_logs_for(task)
 
     def preflight(self, cards: list[type[BaseCard]]) -> None:
-        """Check the remote-bound cards with the remote executor."""
-        # Node-level resources are not known here; ModalExecutor checks again before its first call.
-        remote = [c for c in cards if remote_bound(c, c.card_type, c.resources)]
-        self.local.preflight([c for c in cards if c not in remote])
+        """Check the remote-bound cards (by their class resources) with the remote executor."""
+        self.preflight_nodes([(c, c.resources) for c in cards])
+
+    def preflight_nodes(self, nodes: list[tuple[type[BaseCard], dict[str, Any] | None]]) -> None:
+        """Check, before any node runs, each node's card with the executor its resources route it to.
+
+        The engine calls this with every node's card and resources, so a node sent remote only by
+        its own ``resources={"gpu": ...}`` is checked (credentials, image) before the local ones run.
+        """
+        remote = [c for c, res in nodes if remote_bound(c, c.card_type, res)]
+        local = [c for c, res in nodes if not remote_bound(c, c.card_type, res)]
+        self.local.preflight(local)
         if remote:
             self.remote.preflight(remote)
+
+    def startup_allowance(self, card: type[BaseCard], resources: dict[str, Any]) -> float:
+        """The remote executor's allowance for remote-bound nodes (queueing, cold start); none for local ones."""
+        allowance = getattr(self.remote, "startup_allowance", None)
+        if allowance is None or not remote_bound(card, card.card_type, resources):
+            return 0.0
+        return float(allowance(card, resources))
 
     def submit(self, task: Task, events: EventSink | None = None) -> Future[TaskResult]:
         """Submit to the chosen executor."""

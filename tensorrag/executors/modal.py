@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -42,6 +41,8 @@ from tensorrag.executors.runtime import card_ref
 from tensorrag.spec import TaskResult
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tensorrag.cards import BaseCard
     from tensorrag.spec import Task
     from tensorrag.storage import ArtifactStore
@@ -218,7 +219,7 @@ class ModalExecutor(Executor):
 
     def startup_allowance(self, card: type[BaseCard], resources: dict[str, Any]) -> float:
         """Seconds the engine adds to a node's timeout: Modal's timeout does not count queueing or cold start."""
-        return self.startup_timeout + _GRACE_S
+        return self.startup_timeout
 
     # ------------------------------------------------------------------ executor API
 

@@ -22,8 +22,8 @@ import re
 import sys
 from typing import Any
 
-__all__ = ["CPU_PACKAGES", "GPU_EXTRA", "HF_HOME", "TORCH_CPU_INDEX", "build_image", "expectation", "mismatch", "pinned",
-           "python_version"]
+__all__ = ["CPU_PACKAGES", "GPU_EXTRA", "HF_HOME", "TORCH_CPU_INDEX", "build_image", "expectation", "mismatch",
+           "pinned", "python_version"]
 
 #: The seed's CPU image: data and classical ML, the Hugging Face stack (torch is added apart).
 CPU_PACKAGES = (
@@ -87,7 +87,7 @@ def _digest(module: str) -> str | None:
         return None
     h = hashlib.sha256()
     if spec.submodule_search_locations:  # a package (or namespace package): every .py file under it
-        root = list(spec.submodule_search_locations)[0]
+        root = next(iter(spec.submodule_search_locations))
         for folder, dirs, names in sorted(os.walk(root)):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for name in sorted(n for n in names if n.endswith(".py")):

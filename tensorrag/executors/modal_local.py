@@ -8,7 +8,6 @@ worker entry (:func:`tensorrag.executors.modal_app.entry` checks, then ``run_wir
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.errors import ExecutorError
@@ -16,6 +15,8 @@ from tensorrag.executors.modal_calls import TransientModalError
 from tensorrag.executors.modal_images import mismatch
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from tensorrag.executors.modal_calls import CallHandle
     from tensorrag.spec import TaskResult
 

@@ -85,8 +85,8 @@ def without_credentials(options: dict[str, Any]) -> dict[str, Any]:
 
 def private_endpoint(options: dict[str, Any]) -> str | None:
     """The store's endpoint URL when a Modal container cannot reach it (loopback, private, ``.local``)."""
-    kwargs = options.get("client_kwargs") if isinstance(options.get("client_kwargs"), dict) else {}
-    url = options.get("endpoint_url") or kwargs.get("endpoint_url")
+    kwargs = options.get("client_kwargs")
+    url = options.get("endpoint_url") or (kwargs.get("endpoint_url") if isinstance(kwargs, dict) else None)
     if not url:
         return None
     host = (urlparse(str(url)).hostname or "").lower()

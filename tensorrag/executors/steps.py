@@ -387,8 +387,14 @@ class NodeSteps:
     # ------------------------------------------------------------------ deadlines, cancel, the end
 
     def _deadline(self, nid: str) -> float | None:
-        timeout = self._plan[nid].resources.get("timeout")
-        return time.monotonic() + float(timeout) if timeout else None
+        plan = self._plan[nid]
+        timeout = plan.resources.get("timeout")
+        if not timeout:
+            return None
+        # A remote executor's queueing and cold start are not the card's time (e.g. Modal's startup_timeout).
+        allowance = getattr(self.executor, "startup_allowance", None)
+        extra = float(allowance(plan.card, plan.resources)) if allowance is not None else 0.0
+        return time.monotonic() + float(timeout) + extra
 
     def _soonest(self) -> tuple[float, str] | None:
         deadlines = [(d, nid) for nid, (_, d) in list(self._inflight.items()) if d is not None]

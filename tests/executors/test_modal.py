@@ -52,7 +52,7 @@ class TestModalConformance(ExecutorConformance):
         self._t = transport
 
     def make_executor(self) -> ModalExecutor:
-        return modal_executor(self._t)
+        return modal_executor(self._t, startup_timeout=0)  # the local stand-in starts at once
 
 
 def _calls(transport: LocalProcessTransport, node_id: str) -> list[dict]:
@@ -70,9 +70,11 @@ def test_routing_default_rule_and_overrides(tmp_path, transport):
     (cpu,) = _calls(transport, "cpu")
     assert cpu["function"] == CPU_FUNCTION and cpu["options"] == {"timeout": 300, "cpu": 1.0, "memory": 2048}
     (llm,) = _calls(transport, "llm")
-    assert llm["function"] == GPU_FUNCTION and llm["options"] == {"gpu": "T4", "timeout": 600, "cpu": 4.0, "memory": 16384}
+    assert llm["function"] == GPU_FUNCTION
+    assert llm["options"] == {"gpu": "T4", "timeout": 600, "cpu": 4.0, "memory": 16384}
     (big,) = _calls(transport, "big")
-    assert big["function"] == GPU_FUNCTION and big["options"] == {"gpu": "A10G", "timeout": 900, "cpu": 4.0, "memory": 16384}
+    assert big["function"] == GPU_FUNCTION
+    assert big["options"] == {"gpu": "A10G", "timeout": 900, "cpu": 4.0, "memory": 16384}
     (slow,) = _calls(transport, "slow_cpu")
     assert slow["options"] == {"timeout": 42, "cpu": 1.0, "memory": 2048}
 
@@ -135,7 +137,7 @@ def test_deadline_cancels_the_remote_call(tmp_path, transport):
     p = tr.Pipeline("deadline")
     p.add(C.t_sleep, id="nap", seconds=30, resources={"timeout": 0.5})
     t0 = time.monotonic()
-    run = p.run(executor=modal_executor(transport), storage=tmp_path)
+    run = p.run(executor=modal_executor(transport, startup_timeout=0), storage=tmp_path)
     assert time.monotonic() - t0 < 10
     assert run.error("nap")["type"] == "TaskTimeoutError"
     assert _calls(transport, "nap")[-1]["options"]["timeout"] == 1  # Modal takes whole seconds, at least 1
@@ -280,11 +282,10 @@ def test_auto_without_credentials_gpu_nodes_fail_with_the_fix(tmp_path):
     with pytest.raises(ExecutorError, match=r"credentials are missing.*modal token new"):
         p.run(executor=AutoExecutor(remote=ModalExecutor(modules=["tests"])), storage=tmp_path)
     assert not (tmp_path / "default" / "workspace" / "auto-llm" / "artifacts").exists()
-    # A GPU asked for by one node is routed there at run time: that node fails with the same typed fix.
+    # A GPU asked for by one node only (not its card): the preflight sees node resources, so nothing runs either.
     q = tr.Pipeline("auto-gpu")
     q.add("data_load", id="load")
     q.add(C.t_source, id="gpu", resources={"gpu": "T4"})
-    run = q.run(executor=AutoExecutor(remote=ModalExecutor(modules=["tests"])), storage=tmp_path)
-    assert run.status == {"load": "completed", "gpu": "failed"}
-    assert run.error("gpu")["type"] == "ExecutorError"
-    assert "modal token new" in run.error("gpu")["message"]
+    with pytest.raises(ExecutorError, match=r"credentials are missing.*modal token new"):
+        q.run(executor=AutoExecutor(remote=ModalExecutor(modules=["tests"])), storage=tmp_path)
+    assert not (tmp_path / "default" / "workspace" / "auto-gpu" / "artifacts").exists()
