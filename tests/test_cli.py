@@ -306,9 +306,11 @@ def test_modal_deploy_without_a_token_says_what_to_do(tmp_path):
     pytest.importorskip("modal")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODAL_TOKEN")}
     env["HOME"] = str(tmp_path)  # no ~/.modal.toml either
+    env.pop("MODAL_CONFIG_PATH", None)
+    (tmp_path / "my_cards.py").write_text("X = 1\n")  # found in the project folder: only the token is missing
     proc = subprocess.run(
         [sys.executable, "-m", "tensorrag.cli", "modal", "deploy", "--app", "tr-test", "--module", "my_cards"],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True, text=True, env={**env, "PYTHONPATH": os.getcwd()}, timeout=120, check=False, cwd=tmp_path,
     )
     assert proc.returncode == 2
     assert "modal token new" in proc.stderr and "Traceback" not in proc.stderr

@@ -179,6 +179,7 @@ class ModalExecutor(Executor):
         self._lock = threading.Lock()
         self._handles: dict[Future[TaskResult], CallHandle] = {}
         self._cancelled: set[Future[TaskResult]] = set()
+        self._stopped: set[int] = set()  # ids of handles already cancelled
         self._checked = False
         self._check_lock = threading.Lock()
         self._expect: dict[str, Any] | None = None
@@ -334,7 +335,7 @@ class ModalExecutor(Executor):
         if not future.done():
             future.set_exception(TaskCancelledError("the Modal call was cancelled"))
         if handle is not None:
-            _cancel_quietly(handle)
+            self._stop(handle)
 
     def shutdown(self, wait: bool = True) -> None:
         """Cancel every call still running and stop an ephemeral app (its containers stop billing)."""
@@ -342,10 +343,19 @@ class ModalExecutor(Executor):
             live = list(self._handles.items())
             self._cancelled.update(f for f, _ in live)
         for _, handle in live:
-            _cancel_quietly(handle)
+            self._stop(handle)
         stop = getattr(self.transport, "stop_ephemeral", None)
         if stop is not None:
             stop()
+
+    def _stop(self, handle: CallHandle) -> None:
+        """Cancel ``handle`` once (cancel, shutdown and the poll thread's own exit may all ask)."""
+        with self._lock:
+            if id(handle) in self._stopped:
+                return
+            self._stopped.add(id(handle))
+        untrack(handle)
+        _cancel_quietly(handle)
 
     # ------------------------------------------------------------------ one call
 
@@ -382,13 +392,14 @@ class ModalExecutor(Executor):
                               f"{url}")
             return self._wait(fut, node_id, route, handle, url)
         except BaseException:
-            _cancel_quietly(handle)  # any way out but a result: the container must not keep billing
+            self._stop(handle)  # any way out but a result: the container must not keep billing
             raise
         finally:
             untrack(handle)
             with self._lock:
                 self._handles.pop(fut, None)
                 self._cancelled.discard(fut)
+                self._stopped.discard(id(handle))
 
     def _wait(self, fut: Future[TaskResult], node_id: str, route: Route, handle: CallHandle, url: str) -> TaskResult:
         deadline = time.monotonic() + route.timeout + self.startup_timeout + _GRACE_S

@@ -63,6 +63,7 @@ class RealHandle:
         self._call = call
         self._modal = modal
         self.call_id: str = str(getattr(call, "object_id", "") or "")
+        self._cancelled = threading.Event()
 
     def poll(self, timeout: float) -> dict[str, Any] | None:
         """One ``FunctionCall.get(timeout=...)``, its outcome classified."""
@@ -89,7 +90,10 @@ class RealHandle:
             raise ExecutorError(f"the Modal call failed {where}: {type(exc).__name__}: {exc}") from exc
 
     def cancel(self) -> None:
-        """``FunctionCall.cancel(terminate_containers=True)``: the container stops billing now."""
+        """``FunctionCall.cancel(terminate_containers=True)``, once: the container stops billing now."""
+        if self._cancelled.is_set():
+            return
+        self._cancelled.set()
         self._call.cancel(terminate_containers=True)
 
 
