@@ -250,6 +250,14 @@ def test_live_demo_on_modal():
     os.environ["MODAL_TOKEN_SECRET"] = os.environ["TENSORRAG_LIVE_MODAL_TOKEN_SECRET"]
     run = build().run(executor="modal", storage="memory://live-modal")
     assert run.ok, run.status
+    # A CPU and a GPU card of this test suite, in an ephemeral app that adds their module to the image.
+    p = tr.Pipeline("live-gpu")
+    p.add(C.t_source, id="cpu", n=3)
+    p.add(C.t_source, id="gpu", n=2, resources={"gpu": "T4", "timeout": 300})
+    with ModalExecutor(ephemeral=True) as ex:
+        run = p.run(executor=ex, storage="memory://live-modal-gpu")
+    assert run.ok, (run.error("cpu"), run.error("gpu"))
+    assert run.output("gpu") == {"values": [0, 1]}
 
 
 def test_uri_mode_moves_no_artifact_bytes_through_the_orchestrator(s3_server, aws_env):
