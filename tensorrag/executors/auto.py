@@ -66,7 +66,7 @@ class AutoExecutor(Executor):
         """Check the remote-bound cards (by their class resources) with the remote executor."""
         self.preflight_nodes([(c, c.resources) for c in cards])
 
-    def preflight_nodes(self, nodes: list[tuple[type[BaseCard], dict[str, Any] | None]]) -> None:
+    def preflight_nodes(self, nodes: list[tuple[type[BaseCard], dict[str, Any]]]) -> None:
         """Check, before any node runs, each node's card with the executor its resources route it to.
 
         The engine calls this with every node's card and resources, so a node sent remote only by
@@ -80,10 +80,9 @@ class AutoExecutor(Executor):
 
     def startup_allowance(self, card: type[BaseCard], resources: dict[str, Any]) -> float:
         """The remote executor's allowance for remote-bound nodes (queueing, cold start); none for local ones."""
-        allowance = getattr(self.remote, "startup_allowance", None)
-        if allowance is None or not remote_bound(card, card.card_type, resources):
+        if not remote_bound(card, card.card_type, resources):
             return 0.0
-        return float(allowance(card, resources))
+        return self.remote.startup_allowance(card, resources)
 
     def submit(self, task: Task, events: EventSink | None = None) -> Future[TaskResult]:
         """Submit to the chosen executor."""

@@ -61,6 +61,14 @@ class Executor(ABC):
     def preflight(self, cards: list[type[BaseCard]]) -> None:  # noqa: B027  # optional hook
         """Check, before a run starts, that every card can run here (raise ``CardDefinitionError`` if not)."""
 
+    def preflight_nodes(self, nodes: list[tuple[type[BaseCard], dict[str, Any]]]) -> None:
+        """:meth:`preflight` with each node's resources (the engine calls this); routing executors override it."""
+        self.preflight([card for card, _ in nodes])
+
+    def startup_allowance(self, card: type[BaseCard], resources: dict[str, Any]) -> float:
+        """Seconds added to a node's timeout for queueing and cold start, which are not the card's time (0 here)."""
+        return 0.0
+
     def cancel(self, future: Future[TaskResult]) -> None:
         """Try to stop a submitted task (best effort; threads cannot be interrupted)."""
         future.cancel()

@@ -97,11 +97,8 @@ class Engine(NodeSteps):
         self._log_limits = (get_settings().max_log_lines, get_settings().max_log_chars)
         self._logged, self._card_refs, self._pulling, self.lazy_previews = {}, {}, False, False
         self._plan, self._fresh = make_plan(pipeline, targets, rerun)
-        nodes = getattr(executor, "preflight_nodes", None)  # an executor that routes by node resources ("auto")
-        if nodes is not None:
-            nodes([(p.card, p.resources) for p in self._plan.values()])
-        else:
-            self.executor.preflight([p.card for p in self._plan.values()])  # refuse what cannot run, first
+        # Refuse what cannot run, first (with resources: "auto" routes a node by them).
+        self.executor.preflight_nodes([(p.card, p.resources) for p in self._plan.values()])
         self._store_wire = store.to_wire()
         self.state = RunState(
             run_id=run_id,

@@ -392,9 +392,7 @@ class NodeSteps:
         if not timeout:
             return None
         # A remote executor's queueing and cold start are not the card's time (e.g. Modal's startup_timeout).
-        allowance = getattr(self.executor, "startup_allowance", None)
-        extra = float(allowance(plan.card, plan.resources)) if allowance is not None else 0.0
-        return time.monotonic() + float(timeout) + extra
+        return time.monotonic() + float(timeout) + self.executor.startup_allowance(plan.card, plan.resources)
 
     def _soonest(self) -> tuple[float, str] | None:
         deadlines = [(d, nid) for nid, (_, d) in list(self._inflight.items()) if d is not None]
