@@ -7,7 +7,9 @@ global one), so two projects may define the same ``card_type`` differently in on
 
 Entry points: third-party packages add card types under the group ``tensorrag.cards`` and
 executors under ``tensorrag.executors`` (``name = "pkg.module:Attr"``); they are read once, on
-the first lookup, and a broken one is skipped with a warning.
+the first lookup, and a broken one is skipped with a warning. ``model_format_registry`` maps a
+file extension to the reader of a model artifact that is not a pickle (weights + description,
+see :mod:`tensorrag.storage.codecs`); it sits here so cards can register and storage can read it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tensorrag.errors import RegistryError, UnknownCardTypeError
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-__all__ = ["Registry", "card_registry", "executor_registry"]
+__all__ = ["Registry", "card_registry", "executor_registry", "model_format_registry"]
 
 
 class Registry:
@@ -177,3 +179,5 @@ def _describe(obj: Any) -> str:
 card_registry = Registry("card", entry_point_group="tensorrag.cards")
 #: Global executor registry (``local``, ``process``, ``modal``, ``auto`` and plugins).
 executor_registry = Registry("executor", entry_point_group="tensorrag.executors")
+#: Model artifact formats that are not pickles: file extension -> ``read(data: bytes) -> object``.
+model_format_registry = Registry("model format", entry_point_group="tensorrag.model_formats")

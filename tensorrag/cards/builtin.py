@@ -3,12 +3,13 @@
 Nothing is imported here: the registry resolves an entry the first time the card type is
 used, so ``import tensorrag`` stays fast and never pulls in scikit-learn or matplotlib.
 The classes live in :mod:`tensorrag.cards.data` and :mod:`tensorrag.cards.ml` and need the
-``ml`` extra (``pip install 'tensorrag[ml]'``) only when they run.
+``ml`` extra (``pip install 'tensorrag[ml]'``) only when they run; those in
+:mod:`tensorrag.cards.torch` need the ``torch`` extra.
 """
 
 from __future__ import annotations
 
-__all__ = ["BUILTIN_CARDS"]
+__all__ = ["BUILTIN_CARDS", "BUILTIN_MODEL_FORMATS"]
 
 BUILTIN_CARDS: dict[str, str] = {
     "data_load": "tensorrag.cards.data.load:DataLoadCard",
@@ -37,4 +38,27 @@ BUILTIN_CARDS: dict[str, str] = {
     "accuracy_calc": "tensorrag.cards.ml.confusion:AccuracyCalcCard",
     "feature_importance": "tensorrag.cards.ml.importance:FeatureImportanceCard",
     # --- end of issue 12 data and classical ML ---
+}
+
+# --- torch cards (pip install 'tensorrag[torch]'; torch is imported only when they run) ---
+BUILTIN_CARDS.update(
+    {
+        "model_define_gpu": "tensorrag.cards.torch.define:ModelDefineGpuCard",
+        "train_gpu": "tensorrag.cards.torch.train:TrainGpuCard",
+        "torch_module": "tensorrag.cards.torch.module:TorchModuleCard",
+        "training_build_model": "tensorrag.cards.torch.steps:BuildModelCard",
+        "training_init_optimizer": "tensorrag.cards.torch.steps:InitOptimizerCard",
+        "training_prepare_batch": "tensorrag.cards.torch.steps:PrepareBatchCard",
+        "training_zero_grad": "tensorrag.cards.torch.steps:ZeroGradCard",
+        "training_forward": "tensorrag.cards.torch.steps:ForwardCard",
+        "training_loss": "tensorrag.cards.torch.steps:LossCard",
+        "training_backward": "tensorrag.cards.torch.steps:BackwardCard",
+        "training_optimizer_step": "tensorrag.cards.torch.steps:OptimizerStepCard",
+        "training_loop": "tensorrag.cards.torch.loop:TrainingLoopCard",
+    }
+)
+#: Model artifact formats that are weights + description, not pickles: extension -> reader.
+BUILTIN_MODEL_FORMATS: dict[str, str] = {
+    "trtorch": "tensorrag.cards.torch.artifact:read_model",
+    "trstate": "tensorrag.cards.torch.state:read_state",
 }

@@ -5,13 +5,17 @@ type            extension    encoding
 ==============  ===========  ===============================================================
 ``dataframe``   ``parquet``  pyarrow parquet (snappy), index dropped like the original
 ``model``       ``joblib``   ``joblib.dump`` (a pickle: only load artifacts you trust)
+``model``       registered   a model that declares a weights + description form (no pickle):
+                             its class sets ``__tensorrag_format__`` (the extension, e.g.
+                             ``trtorch``) and ``__tensorrag_encode__() -> bytes``; the reader
+                             is ``tensorrag.registry.model_format_registry[ext]``
 ``json``        ``json``     UTF-8 JSON; NaN/inf become ``null``, other values ``str()``
 ``bytes``       any          the raw bytes; the extension is the caller's (default ``bin``)
 ``any``         by value     the type is inferred from the value (:func:`infer_type`)
 ==============  ===========  ===============================================================
 
 pandas, pyarrow and joblib are imported inside the functions that need them so that importing
-this module stays cheap.
+this module stays cheap. A model format's reader is imported when an artifact of it is first read.
 """
 
 from __future__ import annotations
@@ -23,9 +27,20 @@ import math
 import re
 from typing import Any, BinaryIO, TypeAlias
 
-from tensorrag.errors import StorageError
+from tensorrag.errors import RegistryError, StorageError
+from tensorrag.registry import model_format_registry
 
-__all__ = ["EXTENSIONS", "decode", "encode", "encode_to", "infer_type", "resolve_ext", "sha256", "type_from_ext"]
+__all__ = [
+    "EXTENSIONS",
+    "decode",
+    "declared_format",
+    "encode",
+    "encode_to",
+    "infer_type",
+    "resolve_ext",
+    "sha256",
+    "type_from_ext",
+]
 
 #: Default file extension of each concrete artifact type.
 EXTENSIONS: dict[str, str] = {"dataframe": "parquet", "model": "joblib", "json": "json", "bytes": "bin"}
@@ -54,8 +69,18 @@ def infer_type(value: Any) -> str:
 
 
 def type_from_ext(ext: str | None) -> str:
-    """The artifact type of a file extension (``parquet``, ``joblib``, ``json``; anything else is ``bytes``)."""
-    return _TYPE_OF_EXT.get((ext or "").lower().lstrip("."), "bytes")
+    """The artifact type of a file extension (``parquet``, ``joblib``, ``json``, a model format; else ``bytes``)."""
+    norm = (ext or "").lower().lstrip(".")
+    found = _TYPE_OF_EXT.get(norm)
+    if found is not None:
+        return found
+    return "model" if norm and norm in model_format_registry else "bytes"
+
+
+def declared_format(value: Any) -> str | None:
+    """The model format (file extension) ``value``'s class declares with ``__tensorrag_format__``, if any."""
+    fmt = getattr(type(value), "__tensorrag_format__", None)
+    return fmt if isinstance(fmt, str) and fmt else None
 
 
 def sha256(data: Buffer) -> str:
@@ -114,6 +139,8 @@ def encode_buffer(type: str, value: Any, ext: str | None = None) -> tuple[Buffer
         sink = pa.BufferOutputStream()
         _write_dataframe(value, sink)
         return memoryview(sink.getvalue()), ext  # zero-copy view of the Arrow buffer
+    if ext != EXTENSIONS["model"]:
+        return _encode_model_format(value, ext), ext
     buf = io.BytesIO()
     _write_model(value, buf)
     return buf.getbuffer(), ext
@@ -138,8 +165,15 @@ def encode_to(type: str, value: Any, target: str | BinaryIO, ext: str | None = N
                 _write_dataframe(value, sink)
         else:
             _write_dataframe(value, target)
-    elif type == "model":
+    elif type == "model" and ext == EXTENSIONS["model"]:
         _write_model(value, target)
+    elif type == "model":
+        data = _encode_model_format(value, ext)
+        if isinstance(target, str):
+            with open(target, "wb") as f:
+                f.write(data)
+        else:
+            target.write(data)
     else:
         data = encode_json(value) if type == "json" else _check_bytes(value)
         if isinstance(target, str):
@@ -163,6 +197,8 @@ def decode(type: str, data: Buffer, ext: str | None = None) -> Any:
     """
     if type == "any":
         type = type_from_ext(ext)
+    if type == "model" and ext and ext.lower() != EXTENSIONS["model"] and ext.lower() in model_format_registry:
+        return _decode_model_format(data, ext.lower())
     try:
         if type == "dataframe":
             import pyarrow as pa
@@ -250,6 +286,42 @@ def _write_model(value: Any, target: str | BinaryIO) -> None:
         ) from exc
 
 
+def _encode_model_format(value: Any, ext: str) -> bytes:
+    """The bytes of ``value`` in the weights + description model format ``ext`` it declares."""
+    declared = declared_format(value)
+    if declared != ext:
+        raise StorageError(
+            f"A model saved as .{ext} must declare that format (__tensorrag_format__ = {ext!r}); "
+            f"a {type_name(value)} declares {declared!r}. Leave ext out to save it as .joblib."
+        )
+    try:
+        data = value.__tensorrag_encode__()
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise StorageError(f"Could not encode a {type_name(value)} as .{ext}: {type_name(exc)}: {exc}.") from exc
+    if not isinstance(data, (bytes, bytearray)):
+        raise StorageError(f"{type_name(value)}.__tensorrag_encode__() must return bytes; got {type_name(data)}.")
+    return bytes(data)
+
+
+def _decode_model_format(data: Buffer, ext: str) -> Any:
+    """Read a weights + description model artifact with the reader registered for ``ext``."""
+    try:
+        reader = model_format_registry.get(ext)
+    except RegistryError as exc:  # e.g. torch not installed where the artifact is read
+        raise StorageError(f"Cannot read a .{ext} model artifact here: {exc}") from exc
+    try:
+        return reader(bytes(data))
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise StorageError(
+            f"Could not read {len(data)} bytes as a .{ext} model artifact: {type_name(exc)}: {exc}. "
+            "The artifact is corrupt or was saved with another type."
+        ) from exc
+
+
 def _check_bytes(value: Any) -> Buffer:
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise _mismatch("bytes", "bytes, bytearray or memoryview", value)
@@ -261,6 +333,8 @@ def _check_bytes(value: Any) -> Buffer:
 def resolve_ext(type: str, ext: str | None) -> str:
     """The file extension an artifact of ``type`` is stored with (``ext`` checked; only ``bytes`` may choose).
 
+    ``model`` also accepts the extension of a registered model format (``model_format_registry``).
+
     Raises:
         StorageError: unknown type, invalid ext, or an ext that does not match a non-bytes type.
     """
@@ -270,6 +344,8 @@ def resolve_ext(type: str, ext: str | None) -> str:
     if ext is None:
         return default
     ext = check_ext(ext)
+    if type == "model" and ext.lower() in model_format_registry:
+        return ext.lower()
     if type != "bytes" and ext.lower() != default:
         raise StorageError(
             f"Port type {type!r} is stored as .{default}; got ext {ext!r}. Leave ext out, or save the "

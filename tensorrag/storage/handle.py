@@ -27,6 +27,7 @@ from tensorrag.errors import ArtifactCorruptError, ArtifactNotFoundError, Storag
 from tensorrag.storage.codecs import (
     EXTENSIONS,
     decode,
+    declared_format,
     encode,
     encode_json,
     infer_type,
@@ -118,6 +119,8 @@ class CardStorage:
         """
         name = safe_name(key, "output key")
         typ = infer_type(value) if type is None or type == "any" else type
+        if typ == "model" and ext is None:
+            ext = declared_format(value)  # a model with a weights + description form is saved as that, not pickled
         art: ArtifactRef
         if self.store is None:
             data, ext = encode(typ, value, ext)
