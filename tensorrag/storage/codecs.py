@@ -32,8 +32,8 @@ from tensorrag.registry import model_format_registry
 
 __all__ = [
     "EXTENSIONS",
-    "decode",
     "declared_format",
+    "decode",
     "encode",
     "encode_to",
     "infer_type",
@@ -167,15 +167,12 @@ def encode_to(type: str, value: Any, target: str | BinaryIO, ext: str | None = N
             _write_dataframe(value, target)
     elif type == "model" and ext == EXTENSIONS["model"]:
         _write_model(value, target)
-    elif type == "model":
-        data = _encode_model_format(value, ext)
-        if isinstance(target, str):
-            with open(target, "wb") as f:
-                f.write(data)
-        else:
-            target.write(data)
     else:
-        data = encode_json(value) if type == "json" else _check_bytes(value)
+        data: Buffer
+        if type == "model":
+            data = _encode_model_format(value, ext)
+        else:
+            data = encode_json(value) if type == "json" else _check_bytes(value)
         if isinstance(target, str):
             with open(target, "wb") as f:
                 f.write(data)

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from tensorrag.errors import ArtifactCorruptError, ArtifactNotFoundError, StorageError
 from tensorrag.storage.codecs import (
     EXTENSIONS,
-    decode,
     declared_format,
+    decode,
     encode,
     encode_json,
     infer_type,

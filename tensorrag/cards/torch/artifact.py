@@ -180,11 +180,9 @@ class TorchModel:
         if hasattr(x, "columns") and self.feature_columns:
             missing = [c for c in self.feature_columns if c not in x.columns]
             if missing:
-                raise ValueError(
-                    f"the model was trained on columns {self.feature_columns}; the table lacks {missing}"
-                )
+                raise ValueError(f"the model was trained on columns {self.feature_columns}; the table lacks {missing}")
             x = x[self.feature_columns]
-        arr = np.asarray(x, dtype=np.float32)
+        arr: np.ndarray = np.asarray(x, dtype=np.float32)
         if arr.ndim != 2:
             raise ValueError(f"expected a 2-D table of features; got shape {arr.shape}")
         size = int(self.description.get("architecture", {}).get("input_size") or arr.shape[1])

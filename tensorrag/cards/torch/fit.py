@@ -6,13 +6,15 @@ Kept apart from the card so the benchmark and the tests call exactly the loop th
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tensorrag.cards.torch._torch import import_torch, seed_everything
+from tensorrag.cards.torch._torch import import_torch
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["FitResult", "Standardized", "fit_module", "loss_function", "standardize", "task_of"]
 
@@ -154,4 +156,3 @@ def fit_module(
                     break
     module.eval()
     return result
-

@@ -20,7 +20,9 @@ from tensorrag.cards.torch.fit import fit_module, standardize, task_of
 __all__ = ["TrainGpuCard", "loss_curve_png", "model_description", "regression_metrics", "select_xy"]
 
 
-def select_xy(card_type: str, config: dict[str, Any], df: pd.DataFrame, port: str) -> tuple[pd.DataFrame, Any, list[str]]:
+def select_xy(
+    card_type: str, config: dict[str, Any], df: pd.DataFrame, port: str
+) -> tuple[pd.DataFrame, Any, list[str]]:
     """``(X, y, feature_columns)`` from ``target_column`` / ``feature_columns`` (all but the target by default).
 
     Raises:
@@ -49,7 +51,12 @@ def regression_metrics(y: Any, pred: Any, prefix: str = "train_") -> dict[str, f
     mse = float(np.mean(err**2))
     var = float(np.sum((actual - actual.mean()) ** 2))
     r2 = 1.0 - float(np.sum(err**2)) / var if var > 0 else float("nan")
-    return {f"{prefix}mse": mse, f"{prefix}rmse": math.sqrt(mse), f"{prefix}mae": float(np.mean(np.abs(err))), f"{prefix}r2": r2}
+    return {
+        f"{prefix}mse": mse,
+        f"{prefix}rmse": math.sqrt(mse),
+        f"{prefix}mae": float(np.mean(np.abs(err))),
+        f"{prefix}r2": r2,
+    }
 
 
 def loss_curve_png(history: list[float], title: str = "Training loss") -> bytes | None:
