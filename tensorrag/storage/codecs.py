@@ -112,7 +112,8 @@ def encode(type: str, value: Any, ext: str | None = None) -> tuple[bytes, str]:
         type: ``dataframe``, ``model``, ``json``, ``bytes`` or ``any`` (inferred from the value).
         value: the object to encode.
         ext: file extension; only ``bytes`` may choose it (default ``bin``), other types must
-            leave it out or give their own (``parquet``, ``joblib``, ``json``).
+            leave it out or give their own (``parquet``, ``joblib``, ``json``). A ``model`` that
+            declares a format is written in it when ``ext`` is left out (``joblib`` pickles it).
 
     Returns:
         ``(data, ext)``.
@@ -128,6 +129,8 @@ def encode_buffer(type: str, value: Any, ext: str | None = None) -> tuple[Buffer
     """Like :func:`encode`, but may return a zero-copy buffer (saves a copy of large parquet files)."""
     if type == "any":
         type = infer_type(value)
+    if type == "model" and ext is None:
+        ext = declared_format(value)  # a model with a weights + description form is not pickled by default
     ext = resolve_ext(type, ext)
     if type == "json":
         return encode_json(value), ext
@@ -156,6 +159,8 @@ def encode_to(type: str, value: Any, target: str | BinaryIO, ext: str | None = N
     """
     if type == "any":
         type = infer_type(value)
+    if type == "model" and ext is None:
+        ext = declared_format(value)  # a model with a weights + description form is not pickled by default
     ext = resolve_ext(type, ext)
     if type == "dataframe":
         if isinstance(target, str):

@@ -1,0 +1,95 @@
+"""The codec hook for models that declare a weights + description form (no pickle), with a toy format."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tensorrag.errors import StorageError
+from tensorrag.registry import model_format_registry
+from tensorrag.storage import ArtifactStore
+from tensorrag.storage.codecs import decode, declared_format, encode, encode_to, resolve_ext, type_from_ext
+from tensorrag.storage.handle import CardStorage
+
+
+class Toy:
+    """A model whose artifact is JSON of its weights."""
+
+    __tensorrag_format__ = "trtoy"
+
+    def __init__(self, weights: list[float]) -> None:
+        self.weights = weights
+
+    def __tensorrag_encode__(self) -> bytes:
+        return json.dumps({"weights": self.weights}).encode()
+
+
+def read_toy(data: bytes) -> Toy:
+    return Toy(json.loads(data)["weights"])
+
+
+@pytest.fixture
+def toy_format() -> Any:
+    model_format_registry.register("trtoy", read_toy)
+    yield
+    model_format_registry.unregister("trtoy")
+
+
+def test_a_declared_format_is_written_and_read_without_pickle(toy_format: None) -> None:
+    data, ext = encode("model", Toy([1.0, 2.0]))
+    assert (data, ext) == (b'{"weights": [1.0, 2.0]}', "trtoy")
+    assert decode("model", data, "trtoy").weights == [1.0, 2.0]
+    assert decode("any", data, "trtoy").weights == [1.0, 2.0]
+    assert type_from_ext("trtoy") == "model" and type_from_ext("joblib") == "model"
+    assert resolve_ext("model", "trtoy") == "trtoy" and declared_format(Toy([])) == "trtoy"
+
+
+def test_ext_joblib_still_pickles_a_declaring_model(toy_format: None) -> None:
+    data, ext = encode("model", Toy([3.0]), "joblib")
+    assert ext == "joblib" and decode("model", data, "joblib").weights == [3.0]
+
+
+def test_a_format_ext_for_a_model_that_does_not_declare_it_is_refused(toy_format: None) -> None:
+    with pytest.raises(StorageError, match="must declare that format"):
+        encode("model", {"a": 1} and object(), "trtoy")
+
+
+def test_an_unregistered_ext_is_not_a_model_type() -> None:
+    assert type_from_ext("trnothing") == "bytes"
+    with pytest.raises(StorageError, match="stored as .joblib"):
+        resolve_ext("model", "trnothing")
+
+
+def test_a_reader_that_cannot_be_imported_says_how_to_install(toy_format: None) -> None:
+    model_format_registry.register("trgone", "tensorrag_no_such_module:read", hint="pip install 'tensorrag[gone]'")
+    try:
+        with pytest.raises(StorageError, match=r"Cannot read a \.trgone model artifact here.*tensorrag\[gone\]"):
+            decode("model", b"{}", "trgone")
+    finally:
+        model_format_registry.unregister("trgone")
+
+
+def test_corrupt_bytes_are_a_storage_error(toy_format: None) -> None:
+    with pytest.raises(StorageError, match=r"as a \.trtoy model artifact.*corrupt"):
+        decode("model", b"not json", "trtoy")
+
+
+def test_encode_to_a_path_writes_the_same_bytes(toy_format: None, tmp_path: Any) -> None:
+    target = tmp_path / "m.trtoy"
+    assert encode_to("model", Toy([4.0]), str(target), "trtoy") == "trtoy"
+    assert target.read_bytes() == encode("model", Toy([4.0]))[0]
+
+
+@pytest.mark.parametrize("store_name", ["local_store", "memory_store"])
+def test_card_storage_saves_the_declared_format_in_every_store(
+    toy_format: None, store_name: str, request: pytest.FixtureRequest
+) -> None:
+    store: ArtifactStore = request.getfixturevalue(store_name)
+    handle = CardStorage(store, "node")
+    ref = handle.save_model("p", "n", "trained_model", Toy([5.0]))
+    assert ref.endswith("/trained_model.trtoy")
+    assert store.get_bytes(ref) == b'{"weights": [5.0]}'
+    assert CardStorage(store, "other").load_model(ref).weights == [5.0]
+    assert store.get(ref).weights == [5.0]
