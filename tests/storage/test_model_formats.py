@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tensorrag.errors import StorageError
 from tensorrag.registry import model_format_registry
-from tensorrag.storage import ArtifactStore
-from tensorrag.storage.codecs import decode, declared_format, encode, encode_to, resolve_ext, type_from_ext
+from tensorrag.storage.codecs import declared_format, decode, encode, encode_to, resolve_ext, type_from_ext
 from tensorrag.storage.handle import CardStorage
+
+if TYPE_CHECKING:
+    from tensorrag.storage import ArtifactStore
 
 
 class Toy:
@@ -52,13 +54,13 @@ def test_ext_joblib_still_pickles_a_declaring_model(toy_format: None) -> None:
 
 
 def test_a_format_ext_for_a_model_that_does_not_declare_it_is_refused(toy_format: None) -> None:
-    with pytest.raises(StorageError, match="must declare that format"):
+    with pytest.raises(StorageError, match=r"must declare that format"):
         encode("model", {"a": 1} and object(), "trtoy")
 
 
 def test_an_unregistered_ext_is_not_a_model_type() -> None:
     assert type_from_ext("trnothing") == "bytes"
-    with pytest.raises(StorageError, match="stored as .joblib"):
+    with pytest.raises(StorageError, match=r"stored as .joblib"):
         resolve_ext("model", "trnothing")
 
 

@@ -11,7 +11,7 @@ from tensorrag.cards.base import BaseCard
 from tensorrag.cards.ml.define import card_error
 from tensorrag.cards.previews import json_safe
 from tensorrag.cards.torch._torch import import_torch
-from tensorrag.cards.torch.state import LOSS_TYPES, apply_step, attach_batch, backward, full_loss
+from tensorrag.cards.torch.state import LOSS_TYPES, attach_batch, full_loss, make_optimizer, train_step
 from tensorrag.cards.torch.steps import load_state, training_table
 from tensorrag.cards.torch.train import loss_curve_png, regression_metrics
 
@@ -75,18 +75,19 @@ class TrainingLoopCard(BaseCard):
         meta = {"feature_columns": features, "target_column": target, "normalization": data.normalization()}
         before = full_loss(state, data.x, data.y, loss_type)
         history: list[float] = []
+        optimizer = make_optimizer(state)
+        state.grads = None
         for epoch in range(1, epochs + 1):
             order = rng.permutation(len(df)) if config.get("shuffle", True) else np.arange(len(df))
             total = 0.0
             for start in range(0, len(df), size):
                 idx = torch.from_numpy(order[start : start + size])
                 attach_batch(state, {"X": x_all[idx], "y": y_all[idx], **meta}, inplace=True)
-                _, value = backward(state, loss_type, inplace=True)
-                apply_step(state, None, clip, inplace=True)
-                total += value * len(idx)
+                total += train_step(state, optimizer, loss_type, clip) * len(idx)
             history.append(total / len(df))
             report_progress(epoch, epochs)
             print(f"epoch {epoch}/{epochs}: loss {history[-1]:.5f}")
+        state.optimizer_state = optimizer.state_dict()
         after = full_loss(state, data.x, data.y, loss_type)
         state.batch = None
         state.info["loss_history"] = [*state.info.get("loss_history", []), *history]

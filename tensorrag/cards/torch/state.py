@@ -32,8 +32,11 @@ __all__ = [
     "attach_batch",
     "backward",
     "forward",
+    "full_loss",
     "loss_of",
+    "make_optimizer",
     "read_state",
+    "train_step",
     "with_optimizer",
 ]
 
@@ -284,6 +287,33 @@ def apply_step(
     out.grads = None
     out.info["step"] = int(out.info.get("step", 0)) + 1
     return out
+
+
+def make_optimizer(state: TrainingState) -> Any:
+    """The state's optimiser as a live ``torch.optim`` object over its module (moments restored).
+
+    Raises:
+        ValueError: the state has no optimiser yet.
+    """
+    return _optimizer(state)
+
+
+def train_step(state: TrainingState, optimizer: Any, loss_type: str, gradient_clip: float) -> float:
+    """One in-place step on the attached batch with a live optimiser: what Backward Pass + Optimizer Step do.
+
+    Returns:
+        The batch loss before the step. Call ``state.optimizer_state = optimizer.state_dict()`` when done.
+    """
+    torch = import_torch()
+    _, y = _require_batch(state)
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_of(forward(state), y, loss_type)
+    loss.backward()
+    if gradient_clip and gradient_clip > 0:
+        torch.nn.utils.clip_grad_norm_(state.module.parameters(), gradient_clip)
+    optimizer.step()
+    state.info["step"] = int(state.info.get("step", 0)) + 1
+    return float(loss.detach())
 
 
 def full_loss(state: TrainingState, x: np.ndarray, y: np.ndarray, loss_type: str) -> float:

@@ -196,7 +196,10 @@ class TrainGpuCard(BaseCard):
             "classes": data.classes,
             "normalization": data.normalization(),
         }
-        module = build_module(description)
+        try:
+            module = build_module(description)
+        except (ValueError, TypeError, KeyError) as exc:  # e.g. a torch_module whose build(config) is wrong
+            raise card_error(self.card_type, config, "model_spec", f"could not build the network: {exc}") from exc
         epochs = int(spec["epochs"])
 
         def on_epoch(epoch: int, loss: float) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tensorrag.cards.data.load import DataLoadCard
 from tensorrag.cards.data.split import DataSplitCard
 from tensorrag.cards.torch.define import ModelDefineGpuCard
 from tensorrag.cards.torch.train import TrainGpuCard
-from tests.cards.runner import Runner
+
+if TYPE_CHECKING:
+    from tests.cards.runner import Runner
 
 S2_SPEC = {
     "model_type": "deep_neural_network",

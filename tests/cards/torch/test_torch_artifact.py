@@ -8,6 +8,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -15,8 +16,10 @@ import pytest
 import tensorrag as tr
 from tensorrag.cards.torch.artifact import TorchModel, read_model
 from tensorrag.storage.codecs import decode, encode
-from tests.cards.runner import Runner
 from tests.cards.torch.helpers import S2_SPEC, data, train
+
+if TYPE_CHECKING:
+    from tests.cards.runner import Runner
 
 torch = pytest.importorskip("torch")
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,7 +44,11 @@ def test_the_artifact_is_safetensors_plus_a_json_description(runner: Runner) -> 
         weights = load(zf.read("model.safetensors"))
     assert description["format"] == "tensorrag.torch" and description["kind"] == "mlp"
     assert description["architecture"] == {
-        "input_size": 13, "hidden_layers": [64, 32], "activation": "relu", "dropout": 0.2, "output_size": 1,
+        "input_size": 13,
+        "hidden_layers": [64, 32],
+        "activation": "relu",
+        "dropout": 0.2,
+        "output_size": 1,
     }
     assert description["task"] == "regression" and description["target_column"] == "MEDV"
     assert len(description["feature_columns"]) == 13 and len(description["normalization"]["x_mean"]) == 13
@@ -73,8 +80,14 @@ model = store.get({ref!r})
 pred = model.predict(pandas.read_parquet({str(tmp_path / "test.parquet")!r}))
 print(type(model).__name__, len(pred), float(pred[0]))
 """
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                         cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stderr
     name, rows, first = out.stdout.split()
     test = runner.load("split", "test_dataset")
@@ -100,7 +113,7 @@ def test_a_pipeline_on_local_disk_stores_trtorch_files(tmp_path: Path) -> None:
 def test_a_newer_format_version_is_refused_with_the_fix(runner: Runner) -> None:
     model = _model(runner)
     model.description["version"] = 99
-    with pytest.raises(ValueError, match="newer tensorrag.*upgrade"):
+    with pytest.raises(ValueError, match=r"newer tensorrag.*upgrade"):
         read_model(encode("model", model)[0])
 
 

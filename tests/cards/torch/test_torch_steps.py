@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -22,29 +22,56 @@ from tensorrag.cards.torch.steps import (
 )
 from tensorrag.errors import CardConfigError
 from tensorrag.storage.codecs import decode, encode
-from tests.cards.runner import Runner
 from tests.cards.torch.helpers import S2_SPEC, data, train
+
+if TYPE_CHECKING:
+    from tests.cards.runner import Runner
 
 
 def _setup(runner: Runner, optimizer: str = "adam", **spec: Any) -> None:
     data(runner)
     runner.run(ModelDefineGpuCard, "define", {**S2_SPEC, "epochs": 5, **spec})
     runner.run(BuildModelCard, "build", {"input_size": 13}, model_spec=("define", "model_spec"))
-    runner.run(InitOptimizerCard, "init", {"optimizer_type": optimizer, "learning_rate": 0.001}, model=("build", "model"))
+    runner.run(
+        InitOptimizerCard, "init", {"optimizer_type": optimizer, "learning_rate": 0.001}, model=("build", "model")
+    )
 
 
-def _pass(runner: Runner, suffix: str, model: tuple[str, str], optimizer: tuple[str, str], batch_index: int = 0,
-          loss_type: str = "mse", clip: float = 0.0) -> None:
+def _pass(
+    runner: Runner,
+    suffix: str,
+    model: tuple[str, str],
+    optimizer: tuple[str, str],
+    batch_index: int = 0,
+    loss_type: str = "mse",
+    clip: float = 0.0,
+) -> None:
     """One pass of the original wiring: zero, batch, forward, loss, backward, step (nodes named ``*{suffix}``)."""
     runner.run(ZeroGradCard, f"zero{suffix}", {}, optimizer=optimizer)
-    runner.run(PrepareBatchCard, f"batch{suffix}", {"batch_index": batch_index, "batch_size": 32, "target_column": "MEDV"},
-               train_dataset=("split", "train_dataset"))
+    runner.run(
+        PrepareBatchCard,
+        f"batch{suffix}",
+        {"batch_index": batch_index, "batch_size": 32, "target_column": "MEDV"},
+        train_dataset=("split", "train_dataset"),
+    )
     runner.run(ForwardCard, f"forward{suffix}", {}, model=model, batch_data=(f"batch{suffix}", "batch_data"))
-    runner.run(LossCard, f"loss{suffix}", {"loss_type": loss_type}, predictions=(f"forward{suffix}", "predictions"),
-               batch_data=(f"batch{suffix}", "batch_data"))
-    runner.run(BackwardCard, f"backward{suffix}", {}, loss=(f"loss{suffix}", "loss"), model=(f"forward{suffix}", "model"))
-    runner.run(OptimizerStepCard, f"step{suffix}", {"gradient_clip": clip}, optimizer=(f"zero{suffix}", "optimizer"),
-               model=(f"backward{suffix}", "model"))
+    runner.run(
+        LossCard,
+        f"loss{suffix}",
+        {"loss_type": loss_type},
+        predictions=(f"forward{suffix}", "predictions"),
+        batch_data=(f"batch{suffix}", "batch_data"),
+    )
+    runner.run(
+        BackwardCard, f"backward{suffix}", {}, loss=(f"loss{suffix}", "loss"), model=(f"forward{suffix}", "model")
+    )
+    runner.run(
+        OptimizerStepCard,
+        f"step{suffix}",
+        {"gradient_clip": clip},
+        optimizer=(f"zero{suffix}", "optimizer"),
+        model=(f"backward{suffix}", "model"),
+    )
 
 
 def _batch_loss(runner: Runner, state: TrainingState, batch_node: str, loss_type: str = "mse") -> float:
@@ -103,7 +130,9 @@ def test_the_training_state_round_trips_through_its_bytes_with_the_optimizer(run
     # Apply the step to the decoded state: the same weights as the card's step on the live object.
     from tensorrag.cards.torch.state import apply_step
 
-    again = apply_step(back, decode("model", encode("model", runner.load("zero", "optimizer"), "trstate")[0], "trstate"), 0.0)
+    again = apply_step(
+        back, decode("model", encode("model", runner.load("zero", "optimizer"), "trstate")[0], "trstate"), 0.0
+    )
     for key, value in stepped.module.state_dict().items():
         assert again.module.state_dict()[key] == pytest.approx(value, rel=1e-6, abs=1e-7)
     step2 = decode("model", encode("model", stepped, "trstate")[0], "trstate")
@@ -113,9 +142,14 @@ def test_the_training_state_round_trips_through_its_bytes_with_the_optimizer(run
 def test_a_loss_from_another_batch_is_refused(runner: Runner) -> None:
     _setup(runner)
     _pass(runner, "", ("init", "model"), ("init", "optimizer"), batch_index=0)
-    runner.run(PrepareBatchCard, "batch1", {"batch_index": 1, "target_column": "MEDV"}, train_dataset=("split", "train_dataset"))
+    runner.run(
+        PrepareBatchCard,
+        "batch1",
+        {"batch_index": 1, "target_column": "MEDV"},
+        train_dataset=("split", "train_dataset"),
+    )
     runner.run(ForwardCard, "forward1", {}, model=("init", "model"), batch_data=("batch1", "batch_data"))
-    with pytest.raises(CardConfigError, match="different steps or batches"):
+    with pytest.raises(CardConfigError, match=r"different steps or batches"):
         runner.run(BackwardCard, "bad", {}, loss=("loss", "loss"), model=("forward1", "model"))
 
 
@@ -123,13 +157,13 @@ def test_optimizer_and_model_from_different_steps_are_refused(runner: Runner) ->
     _setup(runner)
     _pass(runner, "0", ("init", "model"), ("init", "optimizer"))
     _pass(runner, "1", ("step0", "model"), ("step0", "optimizer"), batch_index=1)
-    with pytest.raises(CardConfigError, match="optimizer input is at step 0 but the model at step 1"):
+    with pytest.raises(CardConfigError, match=r"optimizer input is at step 0 but the model at step 1"):
         runner.run(OptimizerStepCard, "bad", {}, optimizer=("init", "optimizer"), model=("backward1", "model"))
 
 
 def test_step_without_backward_says_what_to_connect(runner: Runner) -> None:
     _setup(runner)
-    with pytest.raises(CardConfigError, match="no gradients.*Backward Pass"):
+    with pytest.raises(CardConfigError, match=r"no gradients.*Backward Pass"):
         runner.run(OptimizerStepCard, "bad", {}, optimizer=("init", "optimizer"), model=("init", "model"))
 
 
@@ -137,18 +171,22 @@ def test_forward_refuses_a_train_gpu_model_and_a_wrong_input_size(runner: Runner
     data(runner)
     train(runner, {**S2_SPEC, "epochs": 1})
     runner.run(PrepareBatchCard, "batch", {"target_column": "MEDV"}, train_dataset=("split", "train_dataset"))
-    with pytest.raises(CardConfigError, match="must be a training state"):
+    with pytest.raises(CardConfigError, match=r"must be a training state"):
         runner.run(ForwardCard, "forward", {}, model=("train", "trained_model"), batch_data=("batch", "batch_data"))
     runner.run(BuildModelCard, "build", {"input_size": 5}, model_spec=("define", "model_spec"))
-    with pytest.raises(CardConfigError, match="input_size 5; set Build Model's input_size to 13"):
+    with pytest.raises(CardConfigError, match=r"input_size 5; set Build Model's input_size to 13"):
         runner.run(ForwardCard, "forward", {}, model=("build", "model"), batch_data=("batch", "batch_data"))
 
 
 def test_prepare_batch_past_the_end_names_the_range(runner: Runner) -> None:
     data(runner)
-    with pytest.raises(CardConfigError, match="indices 0..124"):
-        runner.run(PrepareBatchCard, "batch", {"batch_index": 500, "target_column": "MEDV"},
-                   train_dataset=("split", "train_dataset"))
+    with pytest.raises(CardConfigError, match=r"indices 0..124"):
+        runner.run(
+            PrepareBatchCard,
+            "batch",
+            {"batch_index": 500, "target_column": "MEDV"},
+            train_dataset=("split", "train_dataset"),
+        )
 
 
 def test_training_loop_halves_the_loss_and_gives_an_evaluable_model(runner: Runner) -> None:
@@ -156,11 +194,21 @@ def test_training_loop_halves_the_loss_and_gives_an_evaluable_model(runner: Runn
 
     _setup(runner)
     _pass(runner, "", ("init", "model"), ("init", "optimizer"))
-    _, preview, _ = runner.run(TrainingLoopCard, "loop", {"epochs": 5, "target_column": "MEDV"},
-                               model=("step", "model"), train_dataset=("split", "train_dataset"))
+    _, _preview, _ = runner.run(
+        TrainingLoopCard,
+        "loop",
+        {"epochs": 5, "target_column": "MEDV"},
+        model=("step", "model"),
+        train_dataset=("split", "train_dataset"),
+    )
     metrics = runner.load("loop", "train_metrics")
     assert metrics["loss_after"] < 0.5 * metrics["loss_before"]
     assert metrics["steps"] == 1 + 5 * 125 and len(metrics["loss_history"]) == 5
-    _, report, _ = runner.run(EvaluateCard, "eval", {"target_column": "MEDV"}, trained_model=("loop", "trained_model"),
-                              test_dataset=("split", "test_dataset"))
+    _, report, _ = runner.run(
+        EvaluateCard,
+        "eval",
+        {"target_column": "MEDV"},
+        trained_model=("loop", "trained_model"),
+        test_dataset=("split", "test_dataset"),
+    )
     assert report["metrics"]["R2"] > 0.5

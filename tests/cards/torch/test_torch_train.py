@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pytest
 
+from tensorrag.cards.ml.define import ModelDefineCard
 from tensorrag.cards.ml.evaluate import EvaluateCard
 from tensorrag.cards.ml.inference import InferenceCard
-from tensorrag.cards.ml.define import ModelDefineCard
 from tensorrag.cards.torch.artifact import TorchModel
 from tensorrag.cards.torch.define import ModelDefineGpuCard
 from tensorrag.cards.torch.train import TrainGpuCard
 from tensorrag.errors import CardConfigError, CardExecutionError
-from tests.cards.runner import Runner
 from tests.cards.torch.helpers import S2_SPEC, data, train
+
+if TYPE_CHECKING:
+    from tests.cards.runner import Runner
 
 torch = pytest.importorskip("torch")
 
 
 def test_model_define_gpu_emits_the_original_fields_and_preview(runner: Runner) -> None:
-    refs, preview, _ = runner.run(ModelDefineGpuCard, "define", {"model_type": "deep_neural_network"})
+    _refs, preview, _ = runner.run(ModelDefineGpuCard, "define", {"model_type": "deep_neural_network"})
     spec = runner.load("define", "model_spec")
     assert spec == {
         "model_type": "deep_neural_network",
@@ -35,7 +39,9 @@ def test_model_define_gpu_emits_the_original_fields_and_preview(runner: Runner) 
     assert preview["training"] == {"learning_rate": 0.001, "epochs": 50, "batch_size": 32}
 
 
-def _plain_loop(x: np.ndarray, y: np.ndarray, seed: int, epochs: int, lr: float, batch: int) -> tuple[list[float], object]:
+def _plain_loop(
+    x: np.ndarray, y: np.ndarray, seed: int, epochs: int, lr: float, batch: int
+) -> tuple[list[float], object]:
     """The same training written as a plain script (no tensorrag code): z-score, Adam, shuffled batches."""
     nn = torch.nn
     xm, xs = x.mean(0), x.std(0)
@@ -46,7 +52,13 @@ def _plain_loop(x: np.ndarray, y: np.ndarray, seed: int, epochs: int, lr: float,
     gen = torch.Generator()
     gen.manual_seed(seed)
     net = nn.Sequential(
-        nn.Linear(x.shape[1], 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 1)
+        nn.Linear(x.shape[1], 64),
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.Linear(64, 32),
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.Linear(32, 1),
     )
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     history = []
@@ -96,7 +108,9 @@ def test_s2_trains_a_model_evaluate_and_inference_score(runner: Runner) -> None:
         test_dataset=("split", "test_dataset"),
     )
     assert report["metrics"]["R2"] >= 0.5
-    runner.run(InferenceCard, "predict", {}, trained_model=("train", "trained_model"), dataset=("split", "test_dataset"))
+    runner.run(
+        InferenceCard, "predict", {}, trained_model=("train", "trained_model"), dataset=("split", "test_dataset")
+    )
     predictions = runner.load("predict", "predictions")
     test = runner.load("split", "test_dataset")
     assert len(predictions) == len(test) and "MEDV" not in predictions.columns
@@ -104,8 +118,15 @@ def test_s2_trains_a_model_evaluate_and_inference_score(runner: Runner) -> None:
 
 def test_classification_by_task_reports_accuracy_and_probabilities(runner: Runner) -> None:
     data(runner, "iris")
-    spec = {"model_type": "neural_network", "task": "classification", "hidden_layers": [16, 8], "dropout": 0.0,
-            "learning_rate": 0.01, "epochs": 60, "batch_size": 16}
+    spec = {
+        "model_type": "neural_network",
+        "task": "classification",
+        "hidden_layers": [16, 8],
+        "dropout": 0.0,
+        "learning_rate": 0.01,
+        "epochs": 60,
+        "batch_size": 16,
+    }
     preview = train(runner, spec, target="target")
     assert preview["task"] == "classification" and preview["metrics"]["train_accuracy"] >= 0.9
     model = runner.load("train", "trained_model")
@@ -115,8 +136,11 @@ def test_classification_by_task_reports_accuracy_and_probabilities(runner: Runne
     assert set(np.asarray(model.predict(test)).tolist()) <= {0, 1, 2}
     assert list(model.classes_) == [0, 1, 2]
     _, report, _ = runner.run(
-        EvaluateCard, "eval", {"target_column": "target", "metrics": ["accuracy", "f1"]},
-        trained_model=("train", "trained_model"), test_dataset=("split", "test_dataset"),
+        EvaluateCard,
+        "eval",
+        {"target_column": "target", "metrics": ["accuracy", "f1"]},
+        trained_model=("train", "trained_model"),
+        test_dataset=("split", "test_dataset"),
     )
     assert report["metrics"]["ACCURACY"] >= 0.9
 
@@ -129,8 +153,13 @@ def test_string_labels_train_as_classes(runner: Runner) -> None:
     frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "label": np.where(x[:, 0] + x[:, 1] > 0, "yes", "no")})
     runner.put("src", "train_dataset", frame, "dataframe")
     runner.run(ModelDefineGpuCard, "define", {"model_type": "neural_network", "hidden_layers": [8], "epochs": 30})
-    runner.run(TrainGpuCard, "train", {"target_column": "label"}, train_dataset=("src", "train_dataset"),
-               model_spec=("define", "model_spec"))
+    runner.run(
+        TrainGpuCard,
+        "train",
+        {"target_column": "label"},
+        train_dataset=("src", "train_dataset"),
+        model_spec=("define", "model_spec"),
+    )
     model = runner.load("train", "trained_model")
     assert model.task == "classification" and list(model.classes_) == ["no", "yes"]
     assert float(np.mean(model.predict(frame) == frame["label"])) > 0.9
@@ -147,22 +176,27 @@ def test_early_stopping_stops_when_the_loss_stops_improving(runner: Runner) -> N
 def test_a_scikit_learn_spec_is_refused_with_the_fix(runner: Runner) -> None:
     data(runner)
     runner.run(ModelDefineCard, "define", {"model_type": "ridge"})
-    with pytest.raises(CardConfigError, match="Model Define \\(GPU\\)") as info:
-        runner.run(TrainGpuCard, "train", {"target_column": "MEDV"}, train_dataset=("split", "train_dataset"),
-                   model_spec=("define", "model_spec"))
+    with pytest.raises(CardConfigError, match=r"Model Define \\(GPU\\)") as info:
+        runner.run(
+            TrainGpuCard,
+            "train",
+            {"target_column": "MEDV"},
+            train_dataset=("split", "train_dataset"),
+            model_spec=("define", "model_spec"),
+        )
     assert info.value.problems[0]["field"] == "model_spec"
 
 
 def test_a_missing_target_names_the_columns(runner: Runner) -> None:
     data(runner)
-    with pytest.raises(CardConfigError, match="'MEDVV'.*Did you mean 'MEDV'"):
+    with pytest.raises(CardConfigError, match=r"'MEDVV'.*Did you mean 'MEDV'"):
         train(runner, S2_SPEC, target="MEDVV")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_device_cuda_without_a_gpu_says_what_to_do(runner: Runner) -> None:
     data(runner)
-    with pytest.raises(CardExecutionError, match="no CUDA GPU.*device 'auto'"):
+    with pytest.raises(CardExecutionError, match=r"no CUDA GPU.*device 'auto'"):
         train(runner, {**S2_SPEC, "epochs": 1}, device="cuda")
 
 
