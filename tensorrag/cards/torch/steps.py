@@ -141,7 +141,9 @@ class BuildModelCard(BaseCard):
                 "the step-by-step cards train regression (mse/mae/huber); for classification use train_gpu.",
             )
         state = new_state(spec, int(config["input_size"]), int(config.get("seed", 42)))
-        print(f"built {state!r}")
+        arch = state.description["architecture"]
+        sizes = " -> ".join(str(n) for n in [arch["input_size"], *arch["hidden_layers"], arch["output_size"]])
+        print(f"built an MLP {sizes} ({sum(int(p.numel()) for p in state.module.parameters())} parameters)")
         return {"model": _save(storage, config, "model", state, "model")}
 
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
