@@ -33,9 +33,26 @@ class TrainingLoopCard(BaseCard):
     config_schema = {
         "type": "object",
         "properties": {
-            "epochs": {"type": "integer", "default": 5, "minimum": 1, "maximum": 1000},
-            "batch_size": {"type": "integer", "default": 32, "minimum": 1, "maximum": 65536},
-            "loss_type": {"type": "string", "enum": list(LOSS_TYPES), "default": "mse"},
+            "epochs": {
+                "type": "integer",
+                "default": 5,
+                "minimum": 1,
+                "maximum": 1000,
+                "description": "Passes over the training table.",
+            },
+            "batch_size": {
+                "type": "integer",
+                "default": 32,
+                "minimum": 1,
+                "maximum": 65536,
+                "description": "Rows per step.",
+            },
+            "loss_type": {
+                "type": "string",
+                "enum": list(LOSS_TYPES),
+                "default": "mse",
+                "description": "mse, mae or huber (on the z-scored target).",
+            },
             "gradient_clip": {
                 "type": "number",
                 "default": 0,
@@ -43,9 +60,13 @@ class TrainingLoopCard(BaseCard):
                 "description": "Max gradient norm (0: off).",
             },
             "shuffle": {"type": "boolean", "default": True, "description": "Shuffle the rows each epoch (seeded)."},
-            "seed": {"type": "integer", "default": 42},
+            "seed": {"type": "integer", "default": 42, "description": "Seeds the shuffles."},
             "target_column": {"type": "string", "default": "", "description": "The target (default: the last column)."},
-            "feature_columns": {"type": "array", "items": {"type": "string"}},
+            "feature_columns": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Feature columns (default: every column except the target).",
+            },
         },
     }
     input_schema = {"model": "model", "train_dataset": "dataframe"}

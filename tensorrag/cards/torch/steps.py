@@ -167,9 +167,20 @@ class InitOptimizerCard(BaseCard):
     config_schema = {
         "type": "object",
         "properties": {
-            "optimizer_type": {"type": "string", "enum": list(OPTIMIZERS), "default": "adam"},
-            "learning_rate": {"type": "number", "default": 0.001, "minimum": 0.0001, "maximum": 0.1},
-            "weight_decay": {"type": "number", "default": 0.0, "minimum": 0},
+            "optimizer_type": {
+                "type": "string",
+                "enum": list(OPTIMIZERS),
+                "default": "adam",
+                "description": "adam, sgd or rmsprop.",
+            },
+            "learning_rate": {
+                "type": "number",
+                "default": 0.001,
+                "minimum": 0.0001,
+                "maximum": 0.1,
+                "description": "The optimizer's learning rate.",
+            },
+            "weight_decay": {"type": "number", "default": 0.0, "minimum": 0, "description": "L2 penalty (0: none)."},
         },
         "required": ["optimizer_type", "learning_rate"],
     }
@@ -205,8 +216,13 @@ class PrepareBatchCard(BaseCard):
     config_schema = {
         "type": "object",
         "properties": {
-            "batch_index": {"type": "integer", "default": 0, "minimum": 0},
-            "batch_size": {"type": "integer", "default": 32, "minimum": 1},
+            "batch_index": {
+                "type": "integer",
+                "default": 0,
+                "minimum": 0,
+                "description": "Which batch: rows batch_index*batch_size onward (no shuffle).",
+            },
+            "batch_size": {"type": "integer", "default": 32, "minimum": 1, "description": "Rows per batch."},
             "target_column": {"type": "string", "default": "", "description": "The target (default: the last column)."},
             "feature_columns": {
                 "type": "array",
@@ -353,7 +369,14 @@ class LossCard(BaseCard):
     output_view_type = "metrics"
     config_schema = {
         "type": "object",
-        "properties": {"loss_type": {"type": "string", "enum": list(LOSS_TYPES), "default": "mse"}},
+        "properties": {
+            "loss_type": {
+                "type": "string",
+                "enum": list(LOSS_TYPES),
+                "default": "mse",
+                "description": "mse (MSELoss), mae (L1Loss) or huber (HuberLoss).",
+            }
+        },
     }
     input_schema = {"predictions": "json", "batch_data": "json"}
     output_schema = {"loss": "json", "loss_value": "json"}
