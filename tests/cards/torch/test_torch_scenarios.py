@@ -42,6 +42,22 @@ def test_s3_step_by_step_chain_then_training_loop(tmp_path: Path) -> None:
     assert run.output("evaluate", "eval_report")["R2"] > 0.5
 
 
+def test_s3_on_the_process_executor_trains_the_same_through_its_state_artifacts() -> None:
+    """Each step in another process: the .trstate bytes carry weights, Adam's moments and the batch."""
+    import uuid
+
+    build = example("s3_step_by_step")["build"]
+    local = build(epochs=1).run(storage=f"memory://s3-local-{uuid.uuid4().hex}", echo=False)
+    process = build(epochs=1).run(
+        executor="process", storage=f"memory://s3-process-{uuid.uuid4().hex}", echo=False, max_workers=2
+    )
+    assert local.ok and process.ok, (local.status, process.status)
+    assert process.outputs("step")["model"]["ext"] == "trstate"
+    assert process.output("loop", "train_metrics")["loss_after"] == pytest.approx(
+        local.output("loop", "train_metrics")["loss_after"], rel=1e-6
+    )
+
+
 def _s4(scale: bool, storage: Path, **run_options: object) -> dict[str, float]:
     run = example("s4_torch_classifier")["build"](scale=scale).run(storage=storage, **run_options)
     assert run.ok, run.status
