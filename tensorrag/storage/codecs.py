@@ -210,6 +210,10 @@ def decode(type: str, data: Buffer, ext: str | None = None) -> Any:
         if type == "json":
             return json.loads(bytes(data) if isinstance(data, memoryview) else data)
         if type == "model":
+            if bytes(data[:1]) != b"\x80":  # not a pickle (joblib writes protocol >= 2): a declared format?
+                found, obj = _read_any_model_format(data)
+                if found:
+                    return obj
             import joblib
 
             return joblib.load(io.BytesIO(data))
@@ -322,6 +326,20 @@ def _decode_model_format(data: Buffer, ext: str) -> Any:
             f"Could not read {len(data)} bytes as a .{ext} model artifact: {type_name(exc)}: {exc}. "
             "The artifact is corrupt or was saved with another type."
         ) from exc
+
+
+def _read_any_model_format(data: Buffer) -> tuple[bool, Any]:
+    """``(True, model)`` when a registered model format reads ``data``; ``(False, None)`` otherwise.
+
+    A declaring model kept without an extension (``ArtifactStore.keep``/``put`` of type ``model``)
+    lands at a ``.joblib`` path while its bytes are made in its own format; this reads it back.
+    """
+    for name in model_format_registry.names():
+        try:
+            return True, model_format_registry.get(name)(bytes(data))
+        except Exception:  # not this format (or its reader is not installed): try the next
+            continue
+    return False, None
 
 
 def _check_bytes(value: Any) -> Buffer:

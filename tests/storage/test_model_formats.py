@@ -95,3 +95,19 @@ def test_card_storage_saves_the_declared_format_in_every_store(
     assert store.get_bytes(ref) == b'{"weights": [5.0]}'
     assert CardStorage(store, "other").load_model(ref).weights == [5.0]
     assert store.get(ref).weights == [5.0]
+
+
+@pytest.mark.parametrize("store_name", ["local_store", "memory_store"])
+def test_store_keep_without_ext_reads_back_as_bytes_too(
+    toy_format: None, store_name: str, request: pytest.FixtureRequest
+) -> None:
+    """ArtifactStore.keep/put choose the ext before seeing the value; the bytes still read back as the model."""
+    store: ArtifactStore = request.getfixturevalue(store_name)
+    art = store.keep("key", "model", Toy([6.0]), "model")
+    data = store.get_bytes(art)
+    assert decode("model", data, art["ext"]).weights == [6.0]
+
+
+def test_a_real_pickle_is_still_read_by_joblib(toy_format: None) -> None:
+    data, ext = encode("model", {"plain": "object"}, "joblib")
+    assert data[:1] == b"\x80" and decode("model", data, ext) == {"plain": "object"}

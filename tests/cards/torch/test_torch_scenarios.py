@@ -64,7 +64,7 @@ def _s4(scale: bool, storage: Path, **run_options: object) -> dict[str, float]:
     report = run.output("evaluate", "eval_report")
     assert report["ACCURACY"] >= 0.9
     assert run.output("evaluate", "eval_chart")[:8] == b"\x89PNG\r\n\x1a\n"
-    return dict(report)
+    return {k: v for k, v in report.items() if isinstance(v, float)}  # also a nested report and matrix
 
 
 def test_s4_torch_classifier_on_iris_without_scale(tmp_path: Path) -> None:
