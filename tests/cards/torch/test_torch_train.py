@@ -176,7 +176,7 @@ def test_early_stopping_stops_when_the_loss_stops_improving(runner: Runner) -> N
 def test_a_scikit_learn_spec_is_refused_with_the_fix(runner: Runner) -> None:
     data(runner)
     runner.run(ModelDefineCard, "define", {"model_type": "ridge"})
-    with pytest.raises(CardConfigError, match=r"Model Define \\(GPU\\)") as info:
+    with pytest.raises(CardConfigError, match=r"Model Define \(GPU\)") as info:
         runner.run(
             TrainGpuCard,
             "train",
