@@ -76,7 +76,7 @@ def loss_curve_png(history: list[float], title: str = "Training loss") -> bytes 
     ax.set_ylabel("Loss")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.14, right=0.97, top=0.9, bottom=0.14)  # fixed margins: tight_layout costs ~40 ms
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
