@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from tensorrag.errors import ArtifactCorruptError, ArtifactNotFoundError, StorageError
 from tensorrag.storage.codecs import (
     EXTENSIONS,
-    declared_format,
     decode,
     encode,
     encode_json,
@@ -119,8 +118,6 @@ class CardStorage:
         """
         name = safe_name(key, "output key")
         typ = infer_type(value) if type is None or type == "any" else type
-        if typ == "model" and ext is None:
-            ext = declared_format(value)  # a model with a weights + description form is saved as that, not pickled
         art: ArtifactRef
         if self.store is None:
             data, ext = encode(typ, value, ext)

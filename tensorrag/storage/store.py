@@ -24,6 +24,7 @@ from tensorrag.storage.codecs import (
     EXTENSIONS,
     Buffer,
     check_ext,
+    declared_format,
     decode,
     encode_buffer,
     encode_json,
@@ -401,6 +402,8 @@ class ArtifactStore(StoreLayout):
         """
         if type is None or type == "any":
             type = infer_type(value)
+        if type == "model" and ext is None:
+            ext = declared_format(value)  # a model with a weights + description form is stored as that, not pickled
         backend = self._backend
         if not isinstance(backend, LocalBackend) or type in ("json", "bytes"):
             data, ext = encode_buffer(type, value, ext)
@@ -431,6 +434,8 @@ class ArtifactStore(StoreLayout):
         backend = self._backend
         if not isinstance(backend, MemoryBackend) or type not in EXTENSIONS:
             return self.put(key, name, value, type, ext)
+        if type == "model" and ext is None:
+            ext = declared_format(value)  # the ref says the format its bytes will have when someone reads them
         ext = resolve_ext(type, ext)
         rel = self._artifact_rel(key, name, ext)
         backend.keep(rel, live_value(type, value), type, ext)

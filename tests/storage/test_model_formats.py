@@ -111,3 +111,20 @@ def test_store_keep_without_ext_reads_back_as_bytes_too(
 def test_a_real_pickle_is_still_read_by_joblib(toy_format: None) -> None:
     data, ext = encode("model", {"plain": "object"}, "joblib")
     assert data[:1] == b"\x80" and decode("model", data, ext) == {"plain": "object"}
+
+
+@pytest.mark.parametrize("where", ["disk", "memory"])
+def test_the_store_writes_a_declaring_model_in_its_format_whichever_path_saves_it(toy_format, where, tmp_path):
+    # The store decides the extension from the value: CardStorage, the direct path of @tr.card
+    # functions (store.keep) and store.put all write the declared format, never a pickle.
+    import uuid
+
+    from tensorrag.storage import open_store
+
+    store = open_store(tmp_path if where == "disk" else f"memory://toy-{uuid.uuid4().hex}")
+    handle = CardStorage(store, "k")
+    handle.save("c", Toy([3.0]), "model")
+    for ref in (store.put("k", "a", Toy([1.0]), "model"), store.keep("k", "b", Toy([2.0]), "model"), handle.saved["c"]):
+        assert ref["ext"] == "trtoy" and ref["uri"].endswith(".trtoy")
+        assert store.get_bytes(ref).startswith(b'{"weights"')  # the format's bytes, not a pickle
+        assert store.get(ref).weights in ([1.0], [2.0], [3.0])
