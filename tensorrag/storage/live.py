@@ -101,7 +101,8 @@ def live_value(type: str, value: Any) -> Any:
             raise _mismatch("dataframe", "a pandas.DataFrame", value)
         import pandas as pd
 
-        if not isinstance(value.index, pd.RangeIndex) or value.index.start != 0 or value.index.step != 1:
+        index = value.index
+        if not isinstance(index, pd.RangeIndex) or index.start != 0 or index.step != 1 or index.name is not None:
             return value.reset_index(drop=True)  # what a parquet round trip gives the next card
         return value.copy(deep=False)  # later changes by the card that made it do not leak in
     if type == "bytes":

@@ -76,3 +76,15 @@ def test_a_finished_run_frees_its_memory_store_even_while_its_executor_lives():
     gc.collect()
     assert table() is None
     executor.shutdown()
+
+
+def test_a_kept_frame_reads_back_as_parquet_would_give_it(tmp_path):
+    named = pd.DataFrame({"a": [1, 2]})
+    named.index.name = "idx"
+    shuffled = pd.DataFrame({"a": [3, 1, 2]}).sort_values("a")
+    for frame in (named, shuffled):
+        live = open_store(f"memory://parquet-like-{uuid.uuid4().hex}")
+        disk = open_store(tmp_path)
+        got = live.get(live.keep("k", "f", frame, "dataframe"))
+        pd.testing.assert_frame_equal(got, disk.get(disk.keep("k", "f", frame, "dataframe")))
+        assert got.index.name is None and list(got.index) == list(range(len(frame)))
