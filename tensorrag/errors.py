@@ -32,8 +32,9 @@ error derives from it too (``except KeyError`` still catches an unknown card typ
     │   ├── TaskTimeoutError         a task ran past its deadline                  (TimeoutError)
     │   ├── TaskCancelledError       the run was cancelled while the task ran
     │   └── RemoteCardError          a card raised in another process/machine
-    └── RunError                     asking a run for something it does not have
-        └── NodeFailedError          asking for the output of a node that failed
+    ├── RunError                     asking a run for something it does not have
+    │   └── NodeFailedError          asking for the output of a node that failed
+    └── Unauthorized                 a server's auth callable refused a request    (PermissionError)
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ __all__ = [
     "TaskCancelledError",
     "TaskTimeoutError",
     "TensorragError",
+    "Unauthorized",
     "UnknownCardTypeError",
     "UnknownNodeError",
     "UnsafePathError",
@@ -309,6 +311,14 @@ class RunError(TensorragError):
 
 class NodeFailedError(RunError):
     """The requested output belongs to a node that failed or was skipped."""
+
+
+class Unauthorized(TensorragError, PermissionError):
+    """A server's ``auth`` callable refused a request: no or bad credentials (HTTP 401, WebSocket close 1008).
+
+    Raise it from the ``auth`` callable given to :func:`tensorrag.server.create_app`; its message
+    is sent to the client, so say what is missing and how to authenticate, never a secret.
+    """
 
 
 def check_keywords(fn: _F) -> _F:
