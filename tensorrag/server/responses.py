@@ -55,7 +55,7 @@ _STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (UnknownCardTypeError, 404),
     (StorageFullError, 507),
     (StorageError, 503),  # unreachable or refused storage: the server's problem, retry later
-    (NodeFailedError, 409),
+    (NodeFailedError, 400),  # the original: "has not completed successfully"
     (RunError, 404),
     (ConfigError, 500),  # a server setting, not the client's input
     (ArgumentError, 400),

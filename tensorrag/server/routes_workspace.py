@@ -21,7 +21,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/workspace")
 
 CARDS = "cards"
-KEEP = ".keep"  # the original's marker of an empty card folder
+KEEP = "_keep"  # marks an empty card folder (the original wrote .keep; the store refuses dot names)
 
 
 @router.get("/projects")
@@ -127,7 +127,7 @@ def delete_card(name: str, body: CardPath, user: str = Depends(current_user), st
 @router.post("/projects/{name}/cards/folder")
 def create_folder(name: str, body: CardPath, user: str = Depends(current_user), state: ServerState = Depends(get_state)
                   ) -> dict[str, Any]:
-    """Create an (empty) card folder, marked by ``{folder}/.keep``; ``{success: true, path}``."""
+    """Create an (empty) card folder, marked by ``{folder}/_keep``; ``{success: true, path}``."""
     folder = check_card_folder(body.path)
     state.project(user, name).store.write_bytes(f"{CARDS}/{folder}/{KEEP}", b"")
     return {"success": True, "path": folder}
