@@ -179,6 +179,11 @@ class RunHub:
         channel.subscribers.add(sub)
         return sub
 
+    def subscribers(self, user: str, pipeline_id: str) -> int:
+        """How many WebSockets follow ``(user, pipeline_id)`` now (call on the loop)."""
+        channel = self._channels.get((user, pipeline_id))
+        return len(channel.subscribers) if channel is not None else 0
+
     def unsubscribe(self, user: str, pipeline_id: str, sub: Subscriber) -> None:
         """Forget ``sub`` (call on the loop)."""
         channel = self._channels.get((user, pipeline_id))
