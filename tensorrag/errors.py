@@ -34,7 +34,7 @@ error derives from it too (``except KeyError`` still catches an unknown card typ
     │   └── RemoteCardError          a card raised in another process/machine
     ├── RunError                     asking a run for something it does not have
     │   └── NodeFailedError          asking for the output of a node that failed
-    └── Unauthorized                 a server's auth callable refused a request    (PermissionError)
+    └── UnauthorizedError            a server's auth callable refused a request    (PermissionError)
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ __all__ = [
     "TaskCancelledError",
     "TaskTimeoutError",
     "TensorragError",
-    "Unauthorized",
+    "UnauthorizedError",
     "UnknownCardTypeError",
     "UnknownNodeError",
     "UnsafePathError",
@@ -313,7 +313,7 @@ class NodeFailedError(RunError):
     """The requested output belongs to a node that failed or was skipped."""
 
 
-class Unauthorized(TensorragError, PermissionError):
+class UnauthorizedError(TensorragError, PermissionError):
     """A server's ``auth`` callable refused a request: no or bad credentials (HTTP 401, WebSocket close 1008).
 
     Raise it from the ``auth`` callable given to :func:`tensorrag.server.create_app`; its message

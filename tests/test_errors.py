@@ -74,6 +74,7 @@ class TestHierarchy:
             "StoragePermissionError": PermissionError,
             "StorageFullError": OSError,
             "TaskTimeoutError": TimeoutError,
+            "UnauthorizedError": PermissionError,
         }
         parsed = {name: base for name, _, base in TREE if base}
         assert {k: getattr(builtins, v) for k, v in parsed.items()} == expected

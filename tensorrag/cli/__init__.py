@@ -12,9 +12,10 @@
     tensorrag cards [--project NAME]        # built-in cards (+ the project's own)
     tensorrag projects                      # the projects of --user in --storage
     tensorrag runs PROJECT [--limit N]      # a project's runs, newest first
+    tensorrag serve [--host 127.0.0.1] [--port 8000] [--storage URL]   # the REST + WebSocket server
     tensorrag demo
 
-Every command but ``demo`` and ``modal deploy`` takes ``--json`` (machine-readable results on
+Every command but ``demo``, ``serve`` and ``modal deploy`` takes ``--json`` (machine-readable results on
 stdout). Progress and diagnostics go to stderr, results to stdout (``run`` prints the node table,
 then the outputs of the last nodes: JSON values such as metrics in full, dataframes as rows x cols).
 Exit codes: 0 success, 1 a run failed (the failing nodes and their errors are named on stderr) or a
@@ -64,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             return _runs(args)
         if args.command == "modal":
             return _modal(args)
+        if args.command == "serve":
+            return _serve(args)
         from tensorrag.demo import main as demo
 
         return demo([])
@@ -127,6 +130,17 @@ def _parser() -> argparse.ArgumentParser:
     where(runs_p)
     as_json(runs_p, "the run summaries")
 
+    serve_p = sub.add_parser("serve", help="serve the REST + WebSocket API (needs 'tensorrag[server]')")
+    serve_p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    serve_p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    where(serve_p)
+    serve_p.add_argument("--executor", default=None, help="executor for every run (default: TENSORRAG_EXECUTOR / local)")
+    serve_p.add_argument(
+        "--cors-origin", action="append", default=[], metavar="ORIGIN",
+        help="allow browser calls from this origin (repeatable; default: TENSORRAG_CORS_ORIGINS)",
+    )
+    serve_p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
     sub.add_parser("demo", help="run the demo pipeline")
 
     modal_p = sub.add_parser("modal", help="manage the Modal worker app (needs 'tensorrag[modal]')")
@@ -141,6 +155,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from tensorrag.cli._serve import serve
+
+    return serve(_root(args), host=args.host, port=args.port, user=args.user, executor=args.executor,
+                 cors=args.cors_origin, log_level=args.log_level)
 
 
 def _modal(args: argparse.Namespace) -> int:

@@ -13,11 +13,17 @@ here, not by ``import tensorrag``.
 
 from typing import Any
 
-__all__ = ["DEFAULT_HEARTBEAT_S", "DEFAULT_MAX_BODY_BYTES", "create_app"]
+from tensorrag.errors import UnauthorizedError
+
+#: What an ``auth`` callable raises to refuse a request (the same class as ``tensorrag.UnauthorizedError``).
+Unauthorized = UnauthorizedError
+
+__all__ = ["DEFAULT_HEARTBEAT_S", "DEFAULT_MAX_BODY_BYTES", "Unauthorized", "UnauthorizedError", "create_app"]
+_LAZY = {"DEFAULT_HEARTBEAT_S", "DEFAULT_MAX_BODY_BYTES", "create_app"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
+    if name in _LAZY:
         try:
             from tensorrag.server import app
         except ImportError as exc:  # fastapi / uvicorn are an optional extra

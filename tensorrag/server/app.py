@@ -46,7 +46,7 @@ def create_app(
         workspace: the storage root: a :class:`~tensorrag.Workspace` (its store; its user is the
             default user), a store, a path or fsspec URL, or None for the configured store.
         auth: ``auth(request_or_websocket) -> user id`` (sync or async), raising
-            :class:`~tensorrag.errors.Unauthorized` to refuse. Each user sees only
+            :class:`~tensorrag.errors.UnauthorizedError` to refuse. Each user sees only
             ``{root}/{user}/workspace/``. Default: one user, ``TENSORRAG_USER`` / ``DEFAULT_USER_ID``.
         cors_origins: origins allowed to call from a browser (a list or comma-separated string);
             default ``TENSORRAG_CORS_ORIGINS``, else ``FRONTEND_ORIGIN``, else none. Credentials are

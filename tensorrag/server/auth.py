@@ -16,7 +16,7 @@ from tensorrag.storage import safe_name
 
 __all__ = ["Auth", "cors_origins", "resolve_user"]
 
-#: ``auth(connection) -> user id`` (or an awaitable of it); raises :class:`~tensorrag.errors.Unauthorized`.
+#: ``auth(connection) -> user id`` (or an awaitable of it); raises :class:`~tensorrag.errors.UnauthorizedError`.
 #: ``connection`` is the Starlette ``Request`` or ``WebSocket`` (both are an ``HTTPConnection``).
 Auth = Callable[[HTTPConnection], Any]  # returns the user id, or an awaitable of it
 
@@ -30,7 +30,7 @@ async def resolve_user(auth: Auth, conn: HTTPConnection) -> str:
     a coroutine function runs on the event loop.
 
     Raises:
-        Unauthorized: from ``auth``, unchanged.
+        UnauthorizedError: from ``auth``, unchanged.
         ConfigError: ``auth`` returned something that is not a safe user id (a server bug, not the client's).
     """
     if inspect.iscoroutinefunction(auth) or inspect.iscoroutinefunction(getattr(auth, "__call__", None)):
@@ -42,7 +42,7 @@ async def resolve_user(auth: Auth, conn: HTTPConnection) -> str:
     if not isinstance(result, str):
         raise ConfigError(
             f"The server's auth callable returned {type(result).__name__}; it must return the user id (a str) "
-            "or raise tensorrag.Unauthorized."
+            "or raise tensorrag.UnauthorizedError."
         )
     try:
         return safe_name(result, "user")

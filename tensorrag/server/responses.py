@@ -31,7 +31,7 @@ from tensorrag.errors import (
     StorageError,
     StorageFullError,
     TensorragError,
-    Unauthorized,
+    UnauthorizedError,
     UnknownCardTypeError,
     UnknownNodeError,
     UnsafePathError,
@@ -47,7 +47,7 @@ log = logging.getLogger("tensorrag.server")
 
 #: The first matching class decides the status (subclasses before their bases).
 _STATUS: tuple[tuple[type[BaseException], int], ...] = (
-    (Unauthorized, 401),
+    (UnauthorizedError, 401),
     (UnsafePathError, 400),
     (CardFileTooLargeError, 413),
     (ArtifactNotFoundError, 404),

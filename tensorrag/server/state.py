@@ -145,7 +145,7 @@ async def current_user(request: Request) -> str:
     """Dependency: the user id from the app's ``auth`` callable.
 
     Raises:
-        Unauthorized: from the auth callable (answered 401).
+        UnauthorizedError: from the auth callable (answered 401).
     """
     state = await get_state(request)
     return await resolve_user(state.auth, request)

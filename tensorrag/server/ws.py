@@ -12,7 +12,7 @@ import json
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from tensorrag.errors import TensorragError, Unauthorized
+from tensorrag.errors import TensorragError, UnauthorizedError
 from tensorrag.executors.state import now_iso
 from tensorrag.server.auth import resolve_user
 from tensorrag.server.hub import Subscriber
@@ -33,7 +33,7 @@ async def pipeline_events(websocket: WebSocket, pipeline_id: str) -> None:
     state.hub.bind(asyncio.get_running_loop())
     try:
         user = await resolve_user(state.auth, websocket)
-    except (Unauthorized, TensorragError) as exc:
+    except (UnauthorizedError, TensorragError) as exc:
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason=_reason(exc))
         return
     await websocket.accept()

@@ -11,7 +11,7 @@ from websockets.sync.client import connect
 
 import tensorrag as tr
 from tensorrag.errors import ConfigError
-from tensorrag.server import create_app
+from tensorrag.server import Unauthorized, create_app
 from tests.server.conftest import request_of, serve, setup_project, wait_done
 
 TOKENS = {"token-alice": "alice", "token-bob": "bob"}
@@ -22,7 +22,7 @@ def token_auth(conn) -> str:
     header = conn.headers.get("authorization", "")
     token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else conn.query_params.get("token")
     if token not in TOKENS:
-        raise tr.Unauthorized("Send 'Authorization: Bearer <token>' (or ?token=<token> on a WebSocket).")
+        raise Unauthorized("Send 'Authorization: Bearer <token>' (or ?token=<token> on a WebSocket).")
     return TOKENS[token]
 
 
@@ -42,7 +42,7 @@ def test_http_without_credentials_is_401(two_users):
         r = anon.get("/api/workspace/projects")
         assert r.status_code == 401
         assert r.headers["www-authenticate"] == "Bearer"
-        assert r.json()["detail"]["type"] == "Unauthorized"
+        assert r.json()["detail"]["type"] == "UnauthorizedError"
         assert "Authorization: Bearer" in r.json()["detail"]["message"]
 
 
@@ -84,7 +84,7 @@ def test_websocket_without_credentials_is_refused(two_users):
 
 async def _async_auth(conn) -> str:
     if conn.headers.get("x-user") is None:
-        raise tr.Unauthorized("Send X-User.")
+        raise tr.UnauthorizedError("Send X-User.")
     return conn.headers["x-user"]
 
 
