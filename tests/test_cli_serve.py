@@ -26,8 +26,8 @@ def _free_port() -> int:
 def test_serve_answers_the_api_and_stops_on_sigterm(tmp_path):
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TENSORRAG_CORS_ORIGINS": "http://localhost:3000"}
-    cmd = [sys.executable, "-m", "tensorrag.cli", "serve", "--port", str(port), "--storage", str(tmp_path), "--user", "ann",
-           "--log-level", "warning"]
+    cmd = [sys.executable, "-m", "tensorrag.cli", "serve", "--port", str(port), "--storage", str(tmp_path),
+           "--user", "ann", "--log-level", "warning"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60  # hang bound for the start
@@ -47,7 +47,7 @@ def test_serve_answers_the_api_and_stops_on_sigterm(tmp_path):
         assert (tmp_path / "ann" / "workspace" / "p" / "_pipeline.json").exists()
     finally:
         proc.terminate()
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode in (0, -15), err  # uvicorn shuts down cleanly, then re-raises SIGTERM
     assert "Traceback" not in err
     assert f"on http://127.0.0.1:{port}" in err

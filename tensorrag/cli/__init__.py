@@ -134,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     serve_p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     serve_p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     where(serve_p)
-    serve_p.add_argument("--executor", default=None, help="executor for every run (default: TENSORRAG_EXECUTOR / local)")
+    serve_p.add_argument("--executor", default=None, help="executor of every run (default: TENSORRAG_EXECUTOR / local)")
     serve_p.add_argument(
         "--cors-origin", action="append", default=[], metavar="ORIGIN",
         help="allow browser calls from this origin (repeatable; default: TENSORRAG_CORS_ORIGINS)",

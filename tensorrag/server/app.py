@@ -67,7 +67,9 @@ def create_app(
         root, fallback_user = workspace.store, workspace.user
     else:
         root, fallback_user = open_store(workspace), None
-    limit = max_body_bytes if max_body_bytes is not None else _env_int("TENSORRAG_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)
+    limit = max_body_bytes
+    if limit is None:
+        limit = _env_int("TENSORRAG_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise ConfigError(f"max_body_bytes must be a positive integer; got {limit!r}.")
     if not (isinstance(heartbeat_s, (int, float)) and heartbeat_s > 0):

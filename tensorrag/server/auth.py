@@ -33,7 +33,7 @@ async def resolve_user(auth: Auth, conn: HTTPConnection) -> str:
         UnauthorizedError: from ``auth``, unchanged.
         ConfigError: ``auth`` returned something that is not a safe user id (a server bug, not the client's).
     """
-    if inspect.iscoroutinefunction(auth) or inspect.iscoroutinefunction(getattr(auth, "__call__", None)):
+    if inspect.iscoroutinefunction(auth) or inspect.iscoroutinefunction(type(auth).__call__):
         result: Any = await auth(conn)  # type: ignore[misc]
     else:
         result = await run_in_threadpool(auth, conn)

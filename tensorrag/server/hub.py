@@ -20,9 +20,10 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tensorrag.run import Run
+if TYPE_CHECKING:
+    from tensorrag.run import Run
 
 __all__ = ["MAX_PENDING", "Channel", "LiveRun", "RunHub", "Subscriber"]
 
@@ -45,6 +46,7 @@ class Subscriber:
         self.closed = False
 
     def push(self, text: str) -> None:
+        """Queue one event's text (or drop this subscriber when it is too far behind)."""
         if self.dropped:
             return
         if len(self.pending) >= MAX_PENDING:
@@ -55,6 +57,7 @@ class Subscriber:
         self.wake.set()
 
     def close(self) -> None:
+        """The socket closed: wake the sender so it stops."""
         self.closed = True
         self.wake.set()
 
@@ -68,6 +71,7 @@ class Channel:
     subscribers: set[Subscriber] = field(default_factory=set)
 
     def deliver(self, seq: int, text: str) -> None:
+        """Keep ``text`` for replay when it belongs to the newest run, and send it to every subscriber."""
         if seq > self.seq:  # a new run on this channel: the replay starts again
             self.seq, self.replay = seq, []
         if seq == self.seq:

@@ -28,6 +28,7 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Buffer the body within the limit and pass it on, or answer 413."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -36,9 +37,9 @@ class BodyLimit:
             try:
                 size = int(declared)
             except ValueError:
-                await _reply(send, 400, error_body(
-                    "BadRequest", f"Content-Length must be a whole number of bytes; got {declared.decode(errors='replace')!r}."
-                ))
+                shown = declared.decode(errors="replace")
+                body = error_body("BadRequest", f"Content-Length must be a number of bytes; got {shown!r}.")
+                await _reply(send, 400, body)
                 return
             if size > self.max_bytes:
                 await _reply(send, 413, self._too_large(f"{size:,} bytes"))

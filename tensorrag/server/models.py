@@ -39,7 +39,7 @@ class PipelineState(BaseModel):
 
     nodes: list[dict[str, Any]] = Field(default_factory=list)
     edges: list[dict[str, Any]] = Field(default_factory=list)
-    nodeCounter: int = 0  # noqa: N815 - the original's key
+    nodeCounter: int = 0  # the original's key
 
 
 class ProjectCreate(BaseModel):

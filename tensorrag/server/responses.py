@@ -84,7 +84,7 @@ def problem_lines(problems: list[dict[str, Any]]) -> list[str]:
 
 
 def body_of(exc: TensorragError) -> dict[str, Any]:
-    """The response body for ``exc`` (adds ``errors``/``problems`` for validation errors, ``node_id`` for card errors)."""
+    """The response body for ``exc``: ``errors``/``problems`` for validation errors, ``node_id`` for card errors."""
     extra: dict[str, Any] = {}
     if isinstance(exc, (PipelineValidationError, CardConfigError)):
         extra["problems"] = exc.problems

@@ -3,7 +3,7 @@
 import mimetypes
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from tensorrag.cards.catalog import list_cards
@@ -14,7 +14,7 @@ from tensorrag.pipeline import Pipeline
 from tensorrag.server.hub import LiveRun
 from tensorrag.server.models import CardSource, PipelineRequest
 from tensorrag.server.responses import fail, problem_lines
-from tensorrag.server.state import ServerState, current_user, get_state
+from tensorrag.server.state import ServerState, State, User
 
 __all__ = ["router"]
 
@@ -31,14 +31,14 @@ def health() -> dict[str, str]:
 
 
 @router.get("/cards")
-def cards(user: str = Depends(current_user), state: ServerState = Depends(get_state)) -> list[dict[str, Any]]:
+def cards(user: User, state: State) -> list[dict[str, Any]]:
     """Every card's ``CardSchema``: the built-ins, plus the cards of the user's active project."""
     project = state.active(user)
     return list_cards(project.registry if project is not None else None)
 
 
 @router.post("/cards/validate")
-def validate_card(body: CardSource, user: str = Depends(current_user)) -> dict[str, Any]:
+def validate_card(body: CardSource, user: User) -> dict[str, Any]:
     """``{success, errors: [{line, message, severity}], extracted_schema}`` from reading the source's syntax tree."""
     return validate_card_source(body.source_code, filename="<source_code>").to_dict()
 
@@ -50,7 +50,7 @@ def _pipeline(body: PipelineRequest, project: Any) -> Pipeline:
 
 @router.post("/pipeline/validate")
 def validate_pipeline(
-    body: PipelineRequest, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+    body: PipelineRequest, user: User, state: State
 ) -> dict[str, Any]:
     """``{errors: [str], problems: [{node_id, field?, message}]}``, always 200 (empty lists when valid)."""
     try:
@@ -62,9 +62,9 @@ def validate_pipeline(
 
 @router.post("/pipeline/execute")
 def execute(
-    body: PipelineRequest, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+    body: PipelineRequest, user: User, state: State
 ) -> dict[str, Any]:
-    """Start a run; ``{pipeline_id, status: "started", run_id, project_name}``; 400 ``{detail: {errors}}`` if invalid."""
+    """Start a run: ``{pipeline_id, status: "started", run_id, project_name}``; 400 ``{detail: {errors}}``."""
     project = state.project_for(user, body.pipeline_id)
     pipeline = _pipeline(body, project)
     run = state.start_run(user, project, body.pipeline_id, pipeline)
@@ -80,7 +80,7 @@ def _live(state: ServerState, user: str, pipeline_id: str) -> LiveRun:
 
 
 @router.get("/pipeline/{pipeline_id}/status")
-def status(pipeline_id: str, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def status(pipeline_id: str, user: User, state: State
            ) -> dict[str, Any]:
     """``{pipeline_id, run_id, status, node_statuses: {node_id: {node_id, status, error, message}}}``."""
     run = _live(state, user, pipeline_id).run
@@ -88,8 +88,8 @@ def status(pipeline_id: str, user: str = Depends(current_user), state: ServerSta
     nodes = {}
     for nid, rec in manifest["nodes"].items():
         err = rec["error"]
-        nodes[nid] = {"node_id": nid, "status": rec["status"], "error": f"{err['type']}: {err['message']}" if err else None,
-                      "message": rec["message"]}
+        error = f"{err['type']}: {err['message']}" if err else None
+        nodes[nid] = {"node_id": nid, "status": rec["status"], "error": error, "message": rec["message"]}
     return {"pipeline_id": pipeline_id, "run_id": run.run_id, "status": manifest["status"], "node_statuses": nodes,
             "execution_time": manifest["execution_time"]}
 
@@ -101,12 +101,13 @@ def _finished_node(live: LiveRun, node_id: str) -> None:
              f"has nodes {', '.join(sorted(run.status)) or 'none'}.")
     st = run.status[node_id]
     if st not in ("completed", "cached"):
-        raise NodeFailedError(f"Node {node_id!r} has not completed successfully: it is {st}"
-                              + (f" ({run.error(node_id)['message']})" if run.error(node_id) else "") + ".")
+        err = run.error(node_id)
+        why = f" ({err['message']})" if err else ""
+        raise NodeFailedError(f"Node {node_id!r} has not completed successfully: it is {st}{why}.")
 
 
 @router.get("/card/{pipeline_id}/{node_id}/output")
-def output(pipeline_id: str, node_id: str, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def output(pipeline_id: str, node_id: str, user: User, state: State
            ) -> dict[str, Any]:
     """The preview envelope ``{node_id, output_type, preview}`` of a finished node of the latest run."""
     live = _live(state, user, pipeline_id)
@@ -120,8 +121,8 @@ def output(pipeline_id: str, node_id: str, user: str = Depends(current_user), st
 
 
 @router.get("/artifacts/{pipeline_id}/{node_id}/{key}")
-def artifact(pipeline_id: str, node_id: str, key: str, user: str = Depends(current_user),
-             state: ServerState = Depends(get_state)) -> Response:
+def artifact(pipeline_id: str, node_id: str, key: str, user: User,
+             state: State) -> Response:
     """The bytes of one output (or extra, e.g. a chart) of a finished node, as an attachment."""
     live = _live(state, user, pipeline_id)
     _finished_node(live, node_id)
@@ -130,7 +131,8 @@ def artifact(pipeline_id: str, node_id: str, key: str, user: str = Depends(curre
     refs = {**record["outputs"], **record["extras"]}
     ref = refs.get(key)
     if ref is None:
-        fail(404, "ArtifactNotFound", f"Node {node_id!r} has no artifact {key!r}; it has {', '.join(sorted(refs)) or 'none'}.")
+        have = ", ".join(sorted(refs)) or "none"
+        fail(404, "ArtifactNotFound", f"Node {node_id!r} has no artifact {key!r}; it has {have}.")
     if ref.get("type") == "directory":
         fail(400, "ArtifactIsDirectory", f"Artifact {key!r} of node {node_id!r} is a directory ({ref.get('count')} "
              "files); read it with run.output() in Python or from the store at its uri.", uri=ref.get("uri"))

@@ -2,14 +2,14 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from tensorrag.errors import TensorragError
 from tensorrag.pipeline import Pipeline
 from tensorrag.run import Run
 from tensorrag.server.models import RunRequest, ValidateRequest
 from tensorrag.server.responses import fail, problem_lines
-from tensorrag.server.state import WORKSPACE_PREFIX, ServerState, current_user, get_state
+from tensorrag.server.state import WORKSPACE_PREFIX, State, User
 from tensorrag.storage import safe_name
 from tensorrag.workspace import Project
 
@@ -24,15 +24,13 @@ def _started(run: Run, pipeline_id: str, project: Project, **extra: Any) -> dict
 
 
 @router.get("/runs")
-def runs(name: str, limit: int | None = None, user: str = Depends(current_user),
-         state: ServerState = Depends(get_state)) -> list[dict[str, Any]]:
+def runs(name: str, user: User, state: State, limit: int | None = None) -> list[dict[str, Any]]:
     """The project's runs, newest first: ``[{run_id, pipeline, status, started_at, finished_at, nodes, failed}]``."""
     return state.project(user, name).runs(limit=limit)
 
 
 @router.post("/runs", status_code=202)
-def start(name: str, body: RunRequest | None = None, user: str = Depends(current_user),
-          state: ServerState = Depends(get_state)) -> dict[str, Any]:
+def start(name: str, user: User, state: State, body: RunRequest | None = None) -> dict[str, Any]:
     """Run the saved pipeline (or ``pipeline``) with ``targets``/``rerun``/``cache``/``fail_fast``.
 
     Events go to ``/ws/pipeline/{pipeline_id}`` (default ``workspace__{name}``, the original
@@ -54,7 +52,7 @@ def start(name: str, body: RunRequest | None = None, user: str = Depends(current
 
 
 @router.get("/runs/{run_id}")
-def manifest(name: str, run_id: str, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def manifest(name: str, run_id: str, user: User, state: State
              ) -> dict[str, Any]:
     """The run's manifest (live while it runs here; else ``runs/{run_id}.json``, interrupted runs marked)."""
     project = state.project(user, name)
@@ -65,7 +63,7 @@ def manifest(name: str, run_id: str, user: str = Depends(current_user), state: S
 
 
 @router.post("/runs/{run_id}/cancel")
-def cancel(name: str, run_id: str, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def cancel(name: str, run_id: str, user: User, state: State
            ) -> dict[str, Any]:
     """Cancel a running run: nothing new starts, running nodes are abandoned; 409 when it already ended."""
     project = state.project(user, name)
@@ -80,7 +78,7 @@ def cancel(name: str, run_id: str, user: str = Depends(current_user), state: Ser
 
 
 @router.post("/runs/{run_id}/resume", status_code=202)
-def resume(name: str, run_id: str, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def resume(name: str, run_id: str, user: User, state: State
            ) -> dict[str, Any]:
     """Run the same graph again with the cache: only failed, skipped and changed nodes execute."""
     project = state.project(user, name)
@@ -93,7 +91,7 @@ def resume(name: str, run_id: str, user: str = Depends(current_user), state: Ser
                               lambda listener: old.resume(wait=False, on_event=listener, echo=False, progress=False))
         return _started(new, live.pipeline_id, project, resumed_from=run_id)
     stored = project.run(run_id)  # a run of an earlier server process: its manifest holds the graph that ran
-    graph, nodes = stored.get("graph"), list((stored.get("nodes") or {}))
+    graph, nodes = stored.get("graph"), list(stored.get("nodes") or {})
     if not isinstance(graph, dict):
         fail(409, "RunNotResumable", f"Run {run_id}'s manifest has no graph (it was written before the run started).")
     pipeline = Pipeline.from_dict(graph, name=project.name, project=project)
@@ -103,8 +101,7 @@ def resume(name: str, run_id: str, user: str = Depends(current_user), state: Ser
 
 
 @router.post("/validate")
-def validate(name: str, body: ValidateRequest | None = None, user: str = Depends(current_user),
-             state: ServerState = Depends(get_state)) -> dict[str, Any]:
+def validate(name: str, user: User, state: State, body: ValidateRequest | None = None) -> dict[str, Any]:
     """``{valid, problems: [{node_id, field?, message}], errors: [str]}`` of ``pipeline`` or the saved one."""
     project = state.project(user, name)
     try:
@@ -119,13 +116,13 @@ def validate(name: str, body: ValidateRequest | None = None, user: str = Depends
 
 
 @router.get("/history")
-def history(name: str, user: str = Depends(current_user), state: ServerState = Depends(get_state)) -> list[str]:
+def history(name: str, user: User, state: State) -> list[str]:
     """The saved pipeline's versions, newest first."""
     return state.project(user, name).history()
 
 
 @router.get("/history/{version}")
-def version(name: str, version: str, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def version(name: str, version: str, user: User, state: State
             ) -> dict[str, Any]:
     """One saved version of the pipeline document; 404 lists the latest versions."""
     return state.project(user, name).load_pipeline(version).to_dict()

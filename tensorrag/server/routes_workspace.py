@@ -3,15 +3,14 @@
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from tensorrag.cards.catalog import list_cards
 from tensorrag.errors import ArtifactNotFoundError
-from tensorrag.pipeline import Pipeline
 from tensorrag.server.models import CardPath, CardWrite, PipelineState, ProjectCreate
 from tensorrag.server.responses import fail
-from tensorrag.server.state import ServerState, current_user, get_state
+from tensorrag.server.state import State, User
 from tensorrag.spec import GraphSpec
 from tensorrag.storage import safe_name
 from tensorrag.storage.paths import check_card_folder
@@ -25,13 +24,13 @@ KEEP = "_keep"  # marks an empty card folder (the original wrote .keep; the stor
 
 
 @router.get("/projects")
-def list_projects(user: str = Depends(current_user), state: ServerState = Depends(get_state)) -> list[str]:
+def list_projects(user: User, state: State) -> list[str]:
     """The user's project names, sorted."""
     return state.workspace(user).list_projects()
 
 
 @router.post("/projects")
-def create_project(body: ProjectCreate, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def create_project(body: ProjectCreate, user: User, state: State
                    ) -> dict[str, Any]:
     """``{success, name}``; 400 when the name is empty or unsafe, 409 when it exists."""
     name = body.name.strip()
@@ -46,7 +45,7 @@ def create_project(body: ProjectCreate, user: str = Depends(current_user), state
 
 
 @router.delete("/projects/{name}")
-def delete_project(name: str, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def delete_project(name: str, user: User, state: State
                    ) -> dict[str, Any]:
     """``{success: true}`` (also when it did not exist, as the original)."""
     state.workspace(user).delete_project(name, missing_ok=True)
@@ -55,7 +54,7 @@ def delete_project(name: str, user: str = Depends(current_user), state: ServerSt
 
 
 @router.get("/projects/{name}/pipeline")
-def get_pipeline(name: str, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def get_pipeline(name: str, user: User, state: State
                  ) -> dict[str, Any]:
     """The saved ``_pipeline.json``, or ``{"nodes": [], "edges": [], "nodeCounter": 0}`` when none was saved."""
     project = state.project(user, name)
@@ -66,8 +65,8 @@ def get_pipeline(name: str, user: str = Depends(current_user), state: ServerStat
 
 
 @router.put("/projects/{name}/pipeline")
-def put_pipeline(name: str, body: PipelineState, user: str = Depends(current_user),
-                 state: ServerState = Depends(get_state)) -> dict[str, Any]:
+def put_pipeline(name: str, body: PipelineState, user: User,
+                 state: State) -> dict[str, Any]:
     """Save the graph (atomic, with a ``_history/`` version); ``{success: true}``; 400 names the bad node or edge."""
     project = state.project(user, name)
     doc = GraphSpec.from_dict(body.model_dump()).to_dict()  # SpecError -> 400 with where and what
@@ -76,7 +75,8 @@ def put_pipeline(name: str, body: PipelineState, user: str = Depends(current_use
 
 
 def _folders_and_files(project: Any) -> list[dict[str, str]]:
-    files, folders = [], set()
+    files: list[str] = []
+    folders: set[str] = set()
     for full in project.store.list(CARDS):
         rel = full[len(CARDS) + 1:]
         parts = rel.split("/")
@@ -84,27 +84,28 @@ def _folders_and_files(project: Any) -> list[dict[str, str]]:
             folders.add("/".join(parts[:i]))
         if rel.endswith(".py"):
             files.append(rel)
-    return [{"path": f, "type": "folder"} for f in sorted(folders)] + [{"path": f, "type": "file"} for f in sorted(files)]
+    listing = [{"path": f, "type": "folder"} for f in sorted(folders)]
+    return listing + [{"path": f, "type": "file"} for f in sorted(files)]
 
 
 @router.get("/projects/{name}/cards")
-def card_files(name: str, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def card_files(name: str, user: User, state: State
                ) -> list[dict[str, str]]:
     """``[{path, type: "folder" | "file"}]``: folders first, then ``.py`` files, each sorted."""
     return _folders_and_files(state.project(user, name))
 
 
 @router.post("/projects/{name}/cards/source")
-def card_source(name: str, body: CardPath, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def card_source(name: str, body: CardPath, user: User, state: State
                 ) -> dict[str, Any]:
     """``{path, source_code}`` of one card file; 404 when there is none."""
     return {"path": body.path, "source_code": state.project(user, name).read_card(body.path)}
 
 
 @router.post("/projects/{name}/cards", response_model=None)
-def save_card(name: str, body: CardWrite, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def save_card(name: str, body: CardWrite, user: User, state: State
               ) -> dict[str, Any] | JSONResponse:
-    """Validate (syntax tree only, never executed) and save; ``{success, card_type, errors}`` or 400 ``{detail: {errors}}``."""
+    """Validate (the syntax tree only, never run) and save: ``{success, card_type, errors}``, or 400 with ``errors``."""
     result = state.project(user, name).write_card(body.path, body.source_code)
     if not result.success:
         errors = [i.to_dict() for i in result.errors]
@@ -117,7 +118,7 @@ def save_card(name: str, body: CardWrite, user: str = Depends(current_user), sta
 
 
 @router.delete("/projects/{name}/cards")
-def delete_card(name: str, body: CardPath, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def delete_card(name: str, body: CardPath, user: User, state: State
                 ) -> dict[str, Any]:
     """Delete a card file (and unregister its card type); ``{success: true}``."""
     state.project(user, name).delete_card(body.path)
@@ -125,7 +126,7 @@ def delete_card(name: str, body: CardPath, user: str = Depends(current_user), st
 
 
 @router.post("/projects/{name}/cards/folder")
-def create_folder(name: str, body: CardPath, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def create_folder(name: str, body: CardPath, user: User, state: State
                   ) -> dict[str, Any]:
     """Create an (empty) card folder, marked by ``{folder}/_keep``; ``{success: true, path}``."""
     folder = check_card_folder(body.path)
@@ -134,7 +135,7 @@ def create_folder(name: str, body: CardPath, user: str = Depends(current_user), 
 
 
 @router.delete("/projects/{name}/cards/folder")
-def delete_folder(name: str, body: CardPath, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def delete_folder(name: str, body: CardPath, user: User, state: State
                   ) -> dict[str, Any]:
     """Delete a card folder and every card in it; ``{success: true}``."""
     state.project(user, name).delete_folder(body.path)
@@ -142,7 +143,7 @@ def delete_folder(name: str, body: CardPath, user: str = Depends(current_user), 
 
 
 @router.post("/projects/{name}/activate")
-def activate(name: str, user: str = Depends(current_user), state: ServerState = Depends(get_state)) -> dict[str, Any]:
+def activate(name: str, user: User, state: State) -> dict[str, Any]:
     """Re-read the project's cards and make them the user's ``/api/cards``; ``{registered, cards, errors}``."""
     project = state.activate(user, name)
     registered = [{"card_type": t, "path": p} for t, p in project.cards.items()]
@@ -151,11 +152,11 @@ def activate(name: str, user: str = Depends(current_user), state: ServerState = 
 
 
 @router.post("/projects/{name}/execute")
-def execute_project(name: str, user: str = Depends(current_user), state: ServerState = Depends(get_state)
+def execute_project(name: str, user: User, state: State
                     ) -> dict[str, Any]:
-    """Run the saved pipeline (the fork's route); ``{pipeline_id, status, run_id, project_name, nodes_count, edges_count}``."""
+    """Run the saved pipeline (the fork's route): ``{pipeline_id, status, run_id, project_name, nodes_count, ...}``."""
     project = state.project(user, name)
-    pipeline: Pipeline = project.load_pipeline()
+    pipeline = project.load_pipeline()
     if not len(pipeline):
         fail(400, "EmptyPipeline", f"Project {project.name!r} has no saved pipeline to run: save one with "
              f"PUT /api/workspace/projects/{project.name}/pipeline first.")

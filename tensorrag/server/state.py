@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request  # FastAPI reads the annotations at run time
 
 from tensorrag.config import get_settings
 from tensorrag.errors import ArtifactNotFoundError, UnsafePathError
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tensorrag.pipeline import Pipeline
     from tensorrag.run import Run
 
-__all__ = ["WORKSPACE_PREFIX", "ServerState", "current_user", "get_state"]
+__all__ = ["WORKSPACE_PREFIX", "ServerState", "State", "User", "current_user", "get_state"]
 
 #: The original frontend runs a project's pipeline as ``pipeline_id = "workspace__{project}"``.
 WORKSPACE_PREFIX = "workspace__"
@@ -154,3 +154,8 @@ async def current_user(request: Request) -> str:
 def default_user() -> str:
     """The single user of an app without ``auth``: ``TENSORRAG_USER`` / ``DEFAULT_USER_ID`` / ``"default"``."""
     return get_settings().user
+
+
+#: Route parameter types: the app's state, and the user the ``auth`` callable named.
+State = Annotated[ServerState, Depends(get_state)]
+User = Annotated[str, Depends(current_user)]

@@ -8,6 +8,7 @@ messages are read and ignored (as the original), only to notice a disconnect at 
 import asyncio
 import contextlib
 import json
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
@@ -16,7 +17,9 @@ from tensorrag.errors import TensorragError, UnauthorizedError
 from tensorrag.executors.state import now_iso
 from tensorrag.server.auth import resolve_user
 from tensorrag.server.hub import Subscriber
-from tensorrag.server.state import ServerState
+
+if TYPE_CHECKING:
+    from tensorrag.server.state import ServerState
 
 __all__ = ["router"]
 

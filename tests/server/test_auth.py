@@ -76,9 +76,8 @@ def test_websocket_without_credentials_is_refused(two_users):
     url, _, _ = two_users
     ws_base = url.replace("http://", "ws://")
     for suffix in ("", "?token=wrong"):
-        with pytest.raises(InvalidStatus) as info:
-            with connect(f"{ws_base}/ws/pipeline/p{suffix}", open_timeout=30):
-                pass
+        with pytest.raises(InvalidStatus) as info, connect(f"{ws_base}/ws/pipeline/p{suffix}", open_timeout=30):
+            pass
         assert info.value.response.status_code == 403
 
 

@@ -56,7 +56,8 @@ def test_20_concurrent_runs_and_100_subscribers_on_one(tmp_path):
                 # 100 subscribers on the one run's channel, half of them before it starts, half during.
                 watched = "watched"
                 opened = [asyncio.Event() for _ in range(SUBSCRIBERS // 2)]
-                early = [asyncio.create_task(_until_completion(f"{ws_base}/ws/pipeline/{watched}", ev)) for ev in opened]
+                url = f"{ws_base}/ws/pipeline/{watched}"
+                early = [asyncio.create_task(_until_completion(url, ev)) for ev in opened]
                 await asyncio.gather(*(ev.wait() for ev in opened))
                 t0 = time.perf_counter()
                 starts = [client.post("/api/v2/projects/demo/runs",

@@ -1,4 +1,4 @@
-"""A client written for the original's API (its frontend's flow, §3.3 of original-system.md), replayed over HTTP + WS."""
+"""A client written for the original's API: its frontend's flow (original-system.md §3.3) over HTTP + WebSocket."""
 
 from __future__ import annotations
 
