@@ -210,16 +210,17 @@ class Engine(NodeSteps):
     def _grow(self, now: float) -> tuple[float, list[object]]:
         """Reserve workers while nodes wait (under the lock); return when to look again, and the workers to lend.
 
-        Only the first worker is lent at once: more join when nodes wait while a busy one has held
-        its node for :data:`_GROW_S`. Cards of microseconds so run on one thread (under the GIL,
-        more threads only add hand-offs) and cards that wait (I/O, sleep, native code) in parallel.
+        The first worker is lent at once; then, each time nodes wait while a busy one has held its
+        node for :data:`_GROW_S`, as many again (1, 2, 4, ...). Cards of microseconds so run on one
+        thread (under the GIL, more threads only add hand-offs; one slow syscall no longer brings in
+        every worker), and cards that wait (I/O, sleep, native code) in parallel.
         """
         if not self._ready or self._stopping or self._idle or self._workers >= self._limit:
             return _NEVER, []
         since = min(self._started.values(), default=now)
         if self._workers and now - since < _GROW_S:
             return since + _GROW_S, []
-        new = [object() for _ in range(min(len(self._ready), self._limit - self._workers) if self._workers else 1)]
+        new = [object() for _ in range(min(len(self._ready), self._limit - self._workers, max(1, self._workers)))]
         for me in new:
             self._loans[me] = None  # its pool future, once lent
         self._workers += len(new)
