@@ -1,4 +1,4 @@
-// anywidget entry: render the canvas for one model into `el`. React Flow's stylesheet ships in index.css.
+// anywidget entry: render the canvas for one model into `el` (and `mountWeb` for the server's page). React Flow's stylesheet ships in index.css.
 import "@xyflow/react/dist/style.css";
 import "./styles.css";
 import { createRoot } from "react-dom/client";
@@ -9,6 +9,8 @@ import type { Traits } from "./types";
 
 export { validateConfig } from "./schema";
 export { connectionProblem } from "./graph";
+// The standalone web page (tensorrag.server GET /) mounts the same bundle with a REST + WebSocket model.
+export { mountWeb } from "./web";
 
 function render({ model, el }: RenderProps<Traits>) {
   el.classList.add("trc-host");

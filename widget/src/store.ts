@@ -1,9 +1,22 @@
-// React bindings for the anywidget model: one subscription per trait, selectors for per-node slices.
+// React bindings for the canvas model: one subscription per trait, selectors for per-node slices.
 import { useSyncExternalStore, useCallback } from "react";
-import type { AnyModel } from "@anywidget/types";
 import type { Traits } from "./types";
 
-export type Model = AnyModel<Traits>;
+/**
+ * The seam between the canvas and where its state lives: all the canvas uses of a model. anywidget's
+ * model (notebook) satisfies it as is; `RestModel` (web page, rest.ts) implements it over REST + WebSocket.
+ */
+export interface Model {
+  get<K extends keyof Traits>(key: K): Traits[K];
+  set<K extends keyof Traits>(key: K, value: Traits[K]): void;
+  /** `change:{trait}` (no arguments) and `msg:custom` (a message from the backend). */
+  on(event: string, cb: (...args: any[]) => void): void;
+  off(event: string, cb: (...args: any[]) => void): void;
+  /** The assigned `graph` is the user's edit: hand it to the backend. */
+  save_changes(): void;
+  /** A command: run, run_to, cancel, save, load, image, to_python. */
+  send(msg: any): void;
+}
 
 /** The current value of a trait; re-renders when the browser-side model changes it. */
 export function useTrait<K extends keyof Traits>(model: Model, key: K): Traits[K] {
