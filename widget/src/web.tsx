@@ -10,7 +10,7 @@ import "./web.css";
 
 type Tab = "canvas" | "cards";
 
-function WebApp({ api }: { api: Api }) {
+function WebApp({ api, current }: { api: Api; current: { model: RestModel | null } }) {
   const [projects, setProjects] = useState<string[] | null>(null);
   const [project, setProject] = useState<string | null>(() => new URLSearchParams(location.search).get("project"));
   const [model, setModel] = useState<RestModel | null>(null);
@@ -35,7 +35,7 @@ function WebApp({ api }: { api: Api }) {
     RestModel.open(api, project)
       .then((m) => {
         if (cancelled) return m.close();
-        live = m;
+        live = current.model = m;
         setModel(m);
         m.history().then(setVersions, report);
         const url = new URL(location.href);
@@ -46,6 +46,7 @@ function WebApp({ api }: { api: Api }) {
     return () => {
       cancelled = true;
       live?.close();
+      if (current.model === live) current.model = null;
       setModel(null);
     };
   }, [api, project, report]);
@@ -133,6 +134,8 @@ export function mountWeb(el: HTMLElement, options: { base?: string } = {}) {
   el.classList.add("trc-host");
   el.replaceChildren();
   const root = createRoot(el);
-  root.render(<WebApp api={api} />);
-  return { api, unmount: () => root.unmount() };
+  const current: { model: RestModel | null } = { model: null };
+  root.render(<WebApp api={api} current={current} />);
+  /** `model()`: the open project's RestModel (for scripts and tests), or null. */
+  return { api, model: () => current.model, unmount: () => root.unmount() };
 }
