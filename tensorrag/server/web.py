@@ -23,7 +23,7 @@ from tensorrag.server.state import State, User
 
 __all__ = ["STATIC", "api", "page"]
 
-#: Where ``cd widget && npm run build`` writes the bundle (a path, not an import: server and widget are separate layers).
+#: Where ``make widget`` writes the bundle (a path, not an import: server and widget are separate layers).
 STATIC = Path(tensorrag.__file__).parent / "widget" / "static"
 _ASSETS = {"index.js": "text/javascript", "index.css": "text/css"}
 _NO_STORE = {"Cache-Control": "no-cache"}  # a rebuilt bundle must not be served stale from the browser cache

@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from tensorrag.server import create_app
-
-from tests.widget.browser import drag_between, handle, launch, unavailable
 from tests.server.conftest import MAKE, TOTAL, serve
+from tests.widget.browser import drag_between, handle, launch, unavailable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -188,8 +187,8 @@ def test_card_editor_error_fix_save_and_use(page: Page, url: str, tmp_path: Path
     assert 'card_type = "double"' in template
 
     # a syntax error: shown inline (underlined line, gutter marker) with its line number; Save is refused
-    good = template.replace("from tensorrag import BaseCard\n",
-                            f"import pathlib\nfrom tensorrag import BaseCard\npathlib.Path({str(probe)!r}).write_text('ran')\n")
+    side_effect = f"import pathlib\npathlib.Path({str(probe)!r}).write_text('ran')\n"  # runs only if imported
+    good = template.replace("from tensorrag import BaseCard\n", f"from tensorrag import BaseCard\n{side_effect}")
     line = good.splitlines().index("    def execute(self, config, inputs, storage):") + 1
     set_source(page, good.replace("    def execute(self, config, inputs, storage):\n", "    " + BROKEN))
     expect(page.locator(".cm-lintRange-error")).to_have_count(1)
@@ -206,8 +205,8 @@ def test_card_editor_error_fix_save_and_use(page: Page, url: str, tmp_path: Path
     assert not probe.exists(), "saving or listing a card file must never run it in the server process"
     page.click('[data-testid="tab-canvas"]')
     page.click('[data-testid="palette-double"] button')  # add with +
-    expect(page.locator('[data-testid="node-double-1"]')).to_be_visible()
-    expect(page.locator('[data-testid="inspector"] [data-field="n"]')).to_have_attribute("placeholder", "3")  # its schema
+    expect(page.locator('[data-testid="node-double-1"]')).to_be_visible()  # with its config schema:
+    expect(page.locator('[data-testid="inspector"] [data-field="n"]')).to_have_attribute("placeholder", "3")
     page.click('[data-testid="btn-run"]')
     expect(page.locator('[data-testid="run-state"]')).to_have_attribute("data-state", "completed", timeout=RUN_S)
     page.click('[data-testid="tab-output"]')
