@@ -202,11 +202,12 @@ def test_card_editor_error_fix_save_and_use(page: Page, url: str, tmp_path: Path
     expect(page.locator('[data-testid="editor-check"]')).to_have_text("valid")
     page.click('[data-testid="btn-save-card"]')
     expect(page.locator('[data-testid="editor-note"]')).to_contain_text("card double is in the palette")
-    assert not probe.exists(), "saving or listing a card file must never run it in the server process"
     page.click('[data-testid="tab-canvas"]')
     page.click('[data-testid="palette-double"] button')  # add with +
     expect(page.locator('[data-testid="node-double-1"]')).to_be_visible()  # with its config schema:
     expect(page.locator('[data-testid="inspector"] [data-field="n"]')).to_have_attribute("placeholder", "3")
+    # validated, saved, registered, listed in the palette with its schema: its source never ran
+    assert not probe.exists(), "the card editor's path must never run a card file in the server process"
     page.click('[data-testid="btn-run"]')
     expect(page.locator('[data-testid="run-state"]')).to_have_attribute("data-state", "completed", timeout=RUN_S)
     page.click('[data-testid="tab-output"]')
