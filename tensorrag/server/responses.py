@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
 from tensorrag.errors import (
     ArgumentError,
@@ -41,9 +42,34 @@ from tensorrag.server.limits import error_body
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-__all__ = ["fail", "handle_error", "handle_unexpected", "problem_lines", "status_of"]
+__all__ = ["ERROR_RESPONSES", "ErrorBody", "fail", "handle_error", "handle_unexpected", "problem_lines", "status_of"]
 
 log = logging.getLogger("tensorrag.server")
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: the library's error class and message; validation errors add ``errors``/``problems``."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer: ``{"detail": {"type", "message", ...}}``."""
+
+    detail: ErrorDetail
+
+
+#: The error answers every API route may give, in the OpenAPI schema (clients and schemathesis read them).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Bad input: the library's typed error (node, field, expected vs got)"},
+    401: {"model": ErrorBody, "description": "No or wrong credentials"},
+    404: {"model": ErrorBody, "description": "No such project, run, node or artifact (with did-you-mean)"},
+    409: {"model": ErrorBody, "description": "The run or project is in a state that does not allow this"},
+    413: {"model": ErrorBody, "description": "The body or upload is over the size limit"},
+    503: {"model": ErrorBody, "description": "Storage or executor unavailable: retry later"},
+}
 
 #: The first matching class decides the status (subclasses before their bases).
 _STATUS: tuple[tuple[type[BaseException], int], ...] = (

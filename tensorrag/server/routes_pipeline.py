@@ -13,12 +13,12 @@ from tensorrag.errors import NodeFailedError, TensorragError
 from tensorrag.pipeline import Pipeline
 from tensorrag.server.hub import LiveRun
 from tensorrag.server.models import CardSource, PipelineRequest
-from tensorrag.server.responses import fail, problem_lines
+from tensorrag.server.responses import ERROR_RESPONSES, fail, problem_lines
 from tensorrag.server.state import ServerState, State, User
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 
 _MEDIA = {"parquet": "application/octet-stream", "joblib": "application/octet-stream", "json": "application/json",
           "png": "image/png", "csv": "text/csv"}

@@ -8,14 +8,14 @@ from tensorrag.errors import TensorragError
 from tensorrag.pipeline import Pipeline
 from tensorrag.run import Run
 from tensorrag.server.models import RunRequest, ValidateRequest
-from tensorrag.server.responses import fail, problem_lines
+from tensorrag.server.responses import ERROR_RESPONSES, fail, problem_lines
 from tensorrag.server.state import WORKSPACE_PREFIX, State, User
 from tensorrag.storage import safe_name
 from tensorrag.workspace import Project
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v2/projects/{name}")
+router = APIRouter(prefix="/api/v2/projects/{name}", responses=ERROR_RESPONSES)
 
 
 def _started(run: Run, pipeline_id: str, project: Project, **extra: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from tensorrag.cards.catalog import list_cards
 from tensorrag.errors import ArtifactNotFoundError
 from tensorrag.server.models import CardPath, CardWrite, PipelineState, ProjectCreate
-from tensorrag.server.responses import fail
+from tensorrag.server.responses import ERROR_RESPONSES, fail
 from tensorrag.server.state import State, User
 from tensorrag.spec import GraphSpec
 from tensorrag.storage import safe_name
@@ -17,7 +17,7 @@ from tensorrag.storage.paths import check_card_folder
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/workspace")
+router = APIRouter(prefix="/api/workspace", responses=ERROR_RESPONSES)
 
 CARDS = "cards"
 KEEP = "_keep"  # marks an empty card folder (the original wrote .keep; the store refuses dot names)

@@ -18,7 +18,7 @@ from tensorrag.cards.catalog import list_cards
 from tensorrag.errors import TensorragError
 from tensorrag.pipeline import Pipeline
 from tensorrag.server.models import ValidateRequest
-from tensorrag.server.responses import fail
+from tensorrag.server.responses import ERROR_RESPONSES, fail
 from tensorrag.server.state import State, User
 
 __all__ = ["STATIC", "api", "page"]
@@ -53,7 +53,7 @@ _MISSING = (
 )
 
 page = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/v2/projects/{name}")
+api = APIRouter(prefix="/api/v2/projects/{name}", responses=ERROR_RESPONSES)
 
 
 @page.get("/", response_class=HTMLResponse)
