@@ -9,7 +9,7 @@ from tensorrag.cards.base import BaseCard, card_class_of
 from tensorrag.errors import TensorragError
 from tensorrag.registry import Registry, card_registry
 
-__all__ = ["list_cards", "register"]
+__all__ = ["canvas_palette", "list_cards", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +42,21 @@ def list_cards(registry: Registry | None = None) -> list[dict[str, Any]]:
         except TensorragError as exc:  # e.g. a card whose optional dependency is not installed
             log.warning("card %r is unavailable: %s", name, exc)
     return sorted(schemas, key=lambda s: (s["category"], s["card_type"]))
+
+
+def canvas_palette(registry: Registry | None = None) -> list[dict[str, Any]]:
+    """Every card a canvas can add: :func:`list_cards` entries plus what the canvas needs.
+
+    Each entry is the card's ``CardSchema`` with three additions: ``json_schema`` (the config
+    schema as object JSON Schema, flat form converted), ``inputs`` and ``outputs`` (port -> type,
+    normalised the way connection checks see them). The notebook widget and the web page share it.
+    """
+    reg = registry or card_registry
+    out = []
+    for entry in list_cards(reg):
+        try:
+            cls = card_class_of(reg.get(entry["card_type"]))
+        except TensorragError:  # pragma: no cover - list_cards already skipped cards that cannot load
+            continue
+        out.append({**entry, "json_schema": cls.json_schema(), "inputs": cls.inputs(), "outputs": cls.outputs()})
+    return out

@@ -13,9 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 
 import tensorrag
-from tensorrag.cards import card_class_of
-from tensorrag.cards.catalog import list_cards
-from tensorrag.errors import TensorragError
+from tensorrag.cards.catalog import canvas_palette
 from tensorrag.pipeline import Pipeline
 from tensorrag.server.models import ValidateRequest
 from tensorrag.server.responses import ERROR_RESPONSES, fail
@@ -80,15 +78,7 @@ def palette(name: str, user: User, state: State) -> list[dict[str, Any]]:
 
     The same entries as the notebook canvas's ``palette`` trait (built-in cards and the project's).
     """
-    registry = state.project(user, name).registry
-    out = []
-    for entry in list_cards(registry):
-        try:
-            cls = card_class_of(registry.get(entry["card_type"]))
-        except TensorragError:  # list_cards already skipped cards that cannot load
-            continue
-        out.append({**entry, "json_schema": cls.json_schema(), "inputs": cls.inputs(), "outputs": cls.outputs()})
-    return out
+    return canvas_palette(state.project(user, name).registry)
 
 
 @api.post("/python")

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tensorrag.cards import card_class_of
-from tensorrag.cards.catalog import list_cards
+from tensorrag.cards.catalog import canvas_palette
 from tensorrag.errors import TensorragError
 from tensorrag.spec import EdgeSpec, GraphSpec, NodeSpec
 
@@ -29,20 +28,8 @@ _ADD_ARGUMENTS = frozenset({"cache", "card", "id", "position", "resources"})
 
 
 def build_palette(registry: Registry) -> list[dict[str, Any]]:
-    """Every card the pipeline can use: ``list_cards()`` entries plus what the canvas needs.
-
-    Each entry is the card's ``CardSchema`` with three additions: ``json_schema`` (the config
-    schema as object JSON Schema, flat form converted), ``inputs`` and ``outputs`` (port -> type,
-    normalised the way connection checks see them).
-    """
-    out = []
-    for entry in list_cards(registry):
-        try:
-            cls = card_class_of(registry.get(entry["card_type"]))
-        except TensorragError:  # pragma: no cover - list_cards already skipped cards that cannot load
-            continue
-        out.append({**entry, "json_schema": cls.json_schema(), "inputs": cls.inputs(), "outputs": cls.outputs()})
-    return out
+    """The canvas palette of ``registry`` (:func:`tensorrag.cards.catalog.canvas_palette`)."""
+    return canvas_palette(registry)
 
 
 @dataclass
