@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tensorrag.cards._fields import MODEL_TAKES, column_fields
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.ml.charts import render_chart
 from tensorrag.cards.ml.define import card_error
@@ -29,12 +30,7 @@ class ConfusionMatrixCard(BaseCard):
     config_schema = {
         "type": "object",
         "properties": {
-            "target_column": {"type": "string", "default": "target", "description": "The label column."},
-            "feature_columns": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Columns the model takes (default: those it was trained on).",
-            },
+            **column_fields(MODEL_TAKES),
         },
     }
     input_schema = {"trained_model": "model", "test_data": "any"}

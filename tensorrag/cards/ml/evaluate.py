@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from tensorrag.cards._fields import MODEL_TAKES, column_fields
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.ml.charts import render_chart
 from tensorrag.cards.ml.define import card_error
@@ -81,12 +82,7 @@ class EvaluateCard(BaseCard):
                 "description": "Regression: mse, rmse, mae, r2. Classification: accuracy, f1 (macro), roc_auc "
                 "(needs predict_proba). A classifier left at the regression default gets all of its metrics.",
             },
-            "target_column": {"type": "string", "default": "target", "description": "The label column."},
-            "feature_columns": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Columns the model takes (default: those it was trained on).",
-            },
+            **column_fields(MODEL_TAKES),
         },
         "required": ["target_column"],
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tensorrag.cards._fields import column_fields
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.ml.tables import as_frame
 from tensorrag.cards.ml.train import TrainCard, fit_table
@@ -43,12 +44,7 @@ class RandomForestCard(BaseCard):
                 "default": "classification",
                 "description": "classification (the guide's), regression, or auto (by the target's type).",
             },
-            "target_column": {"type": "string", "default": "target", "description": "The label column."},
-            "feature_columns": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Columns to learn from (default: every column except the target).",
-            },
+            **column_fields(),
             "random_seed": {
                 "type": "integer",
                 "default": 42,

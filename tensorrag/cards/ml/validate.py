@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from tensorrag.cards._fields import column_fields
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.ml.define import build_estimator, card_error, resolve_task
 from tensorrag.cards.ml.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, compute_metric
@@ -30,12 +31,7 @@ class CrossValidateCard(BaseCard):
     config_schema = {
         "type": "object",
         "properties": {
-            "target_column": {"type": "string", "default": "target", "description": "The label column."},
-            "feature_columns": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Columns to learn from (default: every column except the target).",
-            },
+            **column_fields(),
             "folds": {"type": "integer", "default": 5, "minimum": 2, "description": "Number of folds (k)."},
             "metric": {
                 "type": "string",

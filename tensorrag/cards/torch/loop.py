@@ -7,12 +7,13 @@ from typing import Any
 import numpy as np
 
 from tensorrag._context import report_progress
+from tensorrag.cards._fields import gradient_clip_field
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.ml.define import card_error
 from tensorrag.cards.previews import json_safe
 from tensorrag.cards.torch._torch import import_torch
 from tensorrag.cards.torch.state import LOSS_TYPES, attach_batch, full_loss, make_optimizer, train_step
-from tensorrag.cards.torch.steps import load_state, training_table
+from tensorrag.cards.torch.steps import load_state, step_columns, training_table
 from tensorrag.cards.torch.train import loss_curve_png, regression_metrics
 
 __all__ = ["TrainingLoopCard"]
@@ -53,20 +54,10 @@ class TrainingLoopCard(BaseCard):
                 "default": "mse",
                 "description": "mse, mae or huber (on the z-scored target).",
             },
-            "gradient_clip": {
-                "type": "number",
-                "default": 0,
-                "minimum": 0,
-                "description": "Max gradient norm (0: off).",
-            },
+            "gradient_clip": gradient_clip_field(),
             "shuffle": {"type": "boolean", "default": True, "description": "Shuffle the rows each epoch (seeded)."},
             "seed": {"type": "integer", "default": 42, "description": "Seeds the shuffles."},
-            "target_column": {"type": "string", "default": "", "description": "The target (default: the last column)."},
-            "feature_columns": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Feature columns (default: every column except the target).",
-            },
+            **step_columns(),
         },
     }
     input_schema = {"model": "model", "train_dataset": "dataframe"}

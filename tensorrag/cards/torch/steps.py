@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from tensorrag.cards._fields import column_fields, gradient_clip_field
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.ml.define import card_error
 from tensorrag.cards.ml.train import check_feature_frame, check_target
@@ -49,6 +50,7 @@ __all__ = [
     "PrepareBatchCard",
     "ZeroGradCard",
     "load_state",
+    "step_columns",
     "training_table",
 ]
 
@@ -73,6 +75,13 @@ def load_state(card: BaseCard, config: dict[str, Any], storage: Any, ref: str, p
 
 def _fail(card: BaseCard, config: dict[str, Any], field: str, exc: Exception) -> Exception:
     return card_error(card.card_type, config, field, str(exc))
+
+
+def step_columns() -> dict[str, dict[str, Any]]:
+    """The ``target_column`` / ``feature_columns`` fields of the cards that read a table with :func:`training_table`."""
+    return column_fields(
+        "Feature columns (default: every column except the target).", "The target (default: the last column).", ""
+    )
 
 
 def training_table(card_type: str, config: dict[str, Any], df: pd.DataFrame, port: str) -> tuple[Any, list[str], str]:
@@ -223,12 +232,7 @@ class PrepareBatchCard(BaseCard):
                 "description": "Which batch: rows batch_index*batch_size onward (no shuffle).",
             },
             "batch_size": {"type": "integer", "default": 32, "minimum": 1, "description": "Rows per batch."},
-            "target_column": {"type": "string", "default": "", "description": "The target (default: the last column)."},
-            "feature_columns": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Feature columns (default: every column except the target).",
-            },
+            **step_columns(),
         },
     }
     input_schema = {"train_dataset": "dataframe"}
@@ -483,14 +487,7 @@ class OptimizerStepCard(BaseCard):
     output_view_type = "model_summary"
     config_schema = {
         "type": "object",
-        "properties": {
-            "gradient_clip": {
-                "type": "number",
-                "default": 0,
-                "minimum": 0,
-                "description": "Max gradient norm (0: off).",
-            }
-        },
+        "properties": {"gradient_clip": gradient_clip_field()},
     }
     input_schema = {"optimizer": "model", "model": "model"}
     output_schema = {"model": "model", "optimizer": "model", "step_info": "json"}

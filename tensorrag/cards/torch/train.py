@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tensorrag._context import report_progress
+from tensorrag.cards._fields import column_fields
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.ml.define import card_error
 from tensorrag.cards.ml.train import check_feature_frame, check_target
@@ -118,12 +119,7 @@ class TrainGpuCard(BaseCard):
     config_schema = {
         "type": "object",
         "properties": {
-            "target_column": {"type": "string", "default": "target", "description": "The label column to predict."},
-            "feature_columns": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Columns to learn from (default: every column except the target).",
-            },
+            **column_fields(target="The label column to predict."),
             "device": {
                 "type": "string",
                 "enum": list(DEVICES),
