@@ -103,20 +103,25 @@ def training_table(card_type: str, config: dict[str, Any], df: pd.DataFrame, por
     return standardize(x, y, "regression"), features, target
 
 
-def _save(storage: Any, config: dict[str, Any], key: str, value: Any, type: str) -> str:
-    ref: str = storage.save(key, value, type)
-    return ref
+def _save(storage: Any, outputs: dict[str, tuple[Any, str]]) -> dict[str, str]:
+    """Save each output ``port -> (value, type)`` under its port name; ``port -> ref``."""
+    return {port: storage.save(port, value, type) for port, (value, type) in outputs.items()}
 
 
-class BuildModelCard(BaseCard):
+class _StepCard(BaseCard):
+    """What every step card shares: a training card run on the GPU side, previewed as a model summary."""
+
+    category = "training"
+    execution_mode = "modal"
+    output_view_type = "model_summary"
+
+
+class BuildModelCard(_StepCard):
     """Build the MLP of a Model Define (GPU) spec as a fresh training state."""
 
     card_type = "training_build_model"
     display_name = "Build Model"
     description = "Build the network of a Model Define (GPU) spec (weights seeded) as a training state."
-    category = "training"
-    execution_mode = "modal"
-    output_view_type = "model_summary"
     config_schema = {
         "type": "object",
         "properties": {
@@ -153,7 +158,7 @@ class BuildModelCard(BaseCard):
         arch = state.description["architecture"]
         sizes = " -> ".join(str(n) for n in [arch["input_size"], *arch["hidden_layers"], arch["output_size"]])
         print(f"built an MLP {sizes} ({sum(int(p.numel()) for p in state.module.parameters())} parameters)")
-        return {"model": _save(storage, config, "model", state, "model")}
+        return _save(storage, {"model": (state, "model")})
 
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
         """``{status, architecture: "13 -> 64 -> 32 -> 1", total_parameters}``."""
@@ -164,15 +169,12 @@ class BuildModelCard(BaseCard):
         return {"status": "Model built", "architecture": " -> ".join(map(str, sizes)), "total_parameters": total}
 
 
-class InitOptimizerCard(BaseCard):
+class InitOptimizerCard(_StepCard):
     """Attach an optimiser (Adam, SGD or RMSprop) to a training state."""
 
     card_type = "training_init_optimizer"
     display_name = "Initialize Optimizer"
     description = "Attach an optimizer (adam, sgd, rmsprop) to the model; outputs the state on both ports."
-    category = "training"
-    execution_mode = "modal"
-    output_view_type = "model_summary"
     config_schema = {
         "type": "object",
         "properties": {
@@ -202,10 +204,7 @@ class InitOptimizerCard(BaseCard):
         kind = str(config.get("optimizer_type") or "adam")
         out = with_optimizer(state, kind, float(config["learning_rate"]), float(config.get("weight_decay") or 0.0))
         print(f"optimizer {kind}, lr {config['learning_rate']}")
-        return {
-            "optimizer": _save(storage, config, "optimizer", out, "model"),
-            "model": _save(storage, config, "model", out, "model"),
-        }
+        return _save(storage, {"optimizer": (out, "model"), "model": (out, "model")})
 
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
         """``{status, optimizer: {type, learning_rate, weight_decay}}``."""
@@ -213,14 +212,12 @@ class InitOptimizerCard(BaseCard):
         return json_safe({"status": "Optimizer initialized", "optimizer": state.info.get("optimizer")})
 
 
-class PrepareBatchCard(BaseCard):
+class PrepareBatchCard(_StepCard):
     """Cut one mini-batch out of the training table (z-scored with the whole table's statistics)."""
 
     card_type = "training_prepare_batch"
     display_name = "Prepare Batch"
     description = "Take batch batch_index of batch_size rows from the training table (features and target z-scored)."
-    category = "training"
-    execution_mode = "modal"
     output_view_type = "table"
     config_schema = {
         "type": "object",
@@ -274,25 +271,19 @@ class PrepareBatchCard(BaseCard):
             "y_shape": [n],
             "batches": batches,
         }
-        return {
-            "batch_data": _save(storage, config, "batch_data", batch, "json"),
-            "batch_info": _save(storage, config, "batch_info", info, "json"),
-        }
+        return _save(storage, {"batch_data": (batch, "json"), "batch_info": (info, "json")})
 
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
         """The batch info ``{batch_index, batch_size, X_shape, y_shape, batches}``."""
         return json_safe(storage.load_json(outputs["batch_info"]))
 
 
-class ZeroGradCard(BaseCard):
+class ZeroGradCard(_StepCard):
     """Clear the gradients carried by the optimizer's training state."""
 
     card_type = "training_zero_grad"
     display_name = "Zero Gradients"
     description = "Clear gradients before the next step (Optimizer Step also consumes them, so none accumulate)."
-    category = "training"
-    execution_mode = "modal"
-    output_view_type = "model_summary"
     config_schema = {"type": "object", "properties": {}}
     input_schema = {"optimizer": "model"}
     output_schema = {"optimizer": "model"}
@@ -302,22 +293,19 @@ class ZeroGradCard(BaseCard):
         state = load_state(self, config, storage, inputs["optimizer"], "optimizer")
         out = state if state.grads is None else state.clone()
         out.grads = None
-        return {"optimizer": _save(storage, config, "optimizer", out, "model")}
+        return _save(storage, {"optimizer": (out, "model")})
 
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
         """``{"status": "Gradients zeroed"}``."""
         return {"status": "Gradients zeroed"}
 
 
-class ForwardCard(BaseCard):
+class ForwardCard(_StepCard):
     """Run the model on the batch; the batch then travels with the model's training state."""
 
     card_type = "training_forward"
     display_name = "Forward Pass"
     description = "Compute the model's predictions on the batch; the model output carries the batch onward."
-    category = "training"
-    execution_mode = "modal"
-    output_view_type = "model_summary"
     config_schema = {
         "type": "object",
         "properties": {
@@ -351,10 +339,7 @@ class ForwardCard(BaseCard):
             "batch_index": batch.get("batch_index"),
             "step": out.info.get("step", 0),
         }
-        return {
-            "predictions": _save(storage, config, "predictions", result, "json"),
-            "model": _save(storage, config, "model", out, "model"),
-        }
+        return _save(storage, {"predictions": (result, "json"), "model": (out, "model")})
 
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
         """``{predictions_shape, device, batch_index}``."""
@@ -362,14 +347,12 @@ class ForwardCard(BaseCard):
         return {"predictions_shape": pred["shape"], "device": pred["device"], "batch_index": pred["batch_index"]}
 
 
-class LossCard(BaseCard):
+class LossCard(_StepCard):
     """The loss of the predictions against the batch's target."""
 
     card_type = "training_loss"
     display_name = "Calculate Loss"
     description = "Loss of the predictions on the batch: mse, mae or huber (on the z-scored target)."
-    category = "training"
-    execution_mode = "modal"
     output_view_type = "metrics"
     config_schema = {
         "type": "object",
@@ -412,10 +395,9 @@ class LossCard(BaseCard):
             "step": pred.get("step"),
             "requires_grad": False,
         }
-        return {
-            "loss": _save(storage, config, "loss", loss, "json"),
-            "loss_value": _save(storage, config, "loss_value", {"value": value, "loss_type": loss_type}, "json"),
-        }
+        return _save(
+            storage, {"loss": (loss, "json"), "loss_value": ({"value": value, "loss_type": loss_type}, "json")}
+        )
 
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
         """``{loss_value, loss_type}``."""
@@ -423,15 +405,12 @@ class LossCard(BaseCard):
         return {"loss_value": round(float(loss["value"]), 6), "loss_type": loss["loss_type"]}
 
 
-class BackwardCard(BaseCard):
+class BackwardCard(_StepCard):
     """Recompute forward + loss from the stored batch and weights, and store the gradients."""
 
     card_type = "training_backward"
     display_name = "Backward Pass"
     description = "Recompute the loss from the model's stored batch and compute the gradients (kept in the state)."
-    category = "training"
-    execution_mode = "modal"
-    output_view_type = "model_summary"
     config_schema = {
         "type": "object",
         "properties": {
@@ -459,10 +438,7 @@ class BackwardCard(BaseCard):
             raise _fail(self, config, "loss", exc) from exc
         norms = {name: float(g.norm()) for name, g in (out.grads or {}).items()}
         info = {"has_gradients": bool(norms), "loss": value, "gradient_norms": norms, "retain_graph": False}
-        return {
-            "model": _save(storage, config, "model", out, "model"),
-            "gradients_computed": _save(storage, config, "gradients_computed", info, "json"),
-        }
+        return _save(storage, {"model": (out, "model"), "gradients_computed": (info, "json")})
 
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
         """``{gradients_computed, loss, gradient_norms}``."""
@@ -476,15 +452,12 @@ class BackwardCard(BaseCard):
         )
 
 
-class OptimizerStepCard(BaseCard):
+class OptimizerStepCard(_StepCard):
     """Apply the gradients: one optimiser step on the weights."""
 
     card_type = "training_optimizer_step"
     display_name = "Optimizer Step"
     description = "Update the weights with the gradients from Backward Pass (optional gradient clipping)."
-    category = "training"
-    execution_mode = "modal"
-    output_view_type = "model_summary"
     config_schema = {
         "type": "object",
         "properties": {"gradient_clip": gradient_clip_field()},
@@ -506,11 +479,7 @@ class OptimizerStepCard(BaseCard):
         except ValueError as exc:
             raise _fail(self, config, "model", exc) from exc
         info = {"gradient_clip": clip, "device": "cpu", "step": out.info["step"], "status": "Parameters updated"}
-        return {
-            "model": _save(storage, config, "model", out, "model"),
-            "optimizer": _save(storage, config, "optimizer", out, "model"),
-            "step_info": _save(storage, config, "step_info", info, "json"),
-        }
+        return _save(storage, {"model": (out, "model"), "optimizer": (out, "model"), "step_info": (info, "json")})
 
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
         """``{gradient_clip, device, step, status: "Parameters updated"}``."""
