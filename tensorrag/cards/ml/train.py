@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tensorrag.cards._fields import column_fields
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.ml.define import MODEL_TYPES, build_estimator, card_error, resolve_task
 from tensorrag.cards.previews import json_safe
@@ -294,16 +295,7 @@ class TrainCard(BaseCard):
     config_schema = {
         "type": "object",
         "properties": {
-            "target_column": {
-                "type": "string",
-                "default": "target",
-                "description": "The label column to predict.",
-            },
-            "feature_columns": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Columns to learn from (default: every column except the target).",
-            },
+            **column_fields(target="The label column to predict."),
         },
         "required": ["target_column"],
     }
