@@ -68,7 +68,7 @@ NODE_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$"
 _NODE_ID = re.compile(NODE_ID_PATTERN)
 
 #: Artifact types a port may declare. Any other string in an original card is read as ``bytes``.
-PORT_TYPES = ("dataframe", "model", "json", "bytes", "any")
+PORT_TYPES = ("dataframe", "model", "json", "bytes", "directory", "any")
 
 
 def port_compatible(output_type: str, input_type: str) -> bool:

@@ -84,7 +84,7 @@ class TestPortCompatible:
         assert port_compatible(out, inp) is ok
 
     def test_port_types(self):
-        assert set(PORT_TYPES) == {"dataframe", "model", "json", "bytes", "any"}
+        assert set(PORT_TYPES) == {"dataframe", "model", "json", "bytes", "directory", "any"}
 
 
 class TestRoundTrip:

@@ -24,6 +24,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.errors import ArtifactCorruptError, ArtifactNotFoundError, StorageError
+from tensorrag.storage import directory
 from tensorrag.storage.codecs import (
     EXTENSIONS,
     decode,
@@ -163,6 +164,75 @@ class CardStorage:
         """Save raw bytes with a file extension (``png``, ``pt``, ...); ``pipeline_id``/``node_id`` are ignored."""
         return self.save(key, data, "bytes", ext)
 
+    def save_directory(self, key: str, local_path: str | os.PathLike[str]) -> str:
+        """Save a folder (``save_pretrained`` output, an adapter, a tokenizer) as a ``directory`` artifact.
+
+        The files are copied now: the folder may be deleted once this returns. In payload mode the
+        folder travels back as tar bytes (at most ``TENSORRAG_MAX_DIRECTORY_PAYLOAD``).
+
+        Raises:
+            StorageError: ``local_path`` is not a folder, it is too large for a payload, or a write failed.
+            UnsafePathError: ``key`` is not a safe name.
+        """
+        name = safe_name(key, "output key")
+        folder = os.fspath(local_path)
+        art: ArtifactRef
+        if self.store is None:
+            manifest = directory.scan(folder)
+            data = directory.pack(folder, manifest)
+            art = {
+                "type": directory.DIRECTORY,
+                "data": data,
+                "ext": "dir",
+                "sha256": directory.digest(manifest),
+                "files": len(manifest),
+                "size": sum(e[2] for e in manifest),
+            }
+            ref = MEM_PREFIX + name
+        else:
+            art = self.store.save_directory(self.key, name, folder)
+            ref = art["uri"]
+        old = self._saved.pop(name, None)
+        if old is not None:
+            self._replace(old, art)
+        self._saved[name] = art
+        self._saved_refs[ref] = name
+        self._objects.pop(ref, None)
+        return ref
+
+    def load_directory(self, ref: str | ArtifactRef) -> str:
+        """A read-only local folder with a ``directory`` artifact's files (``from_pretrained(path)`` it).
+
+        Materialised once per process (per machine for object stores), keyed by content; do not
+        write into it: copy it first if a library wants to change files.
+
+        Raises:
+            ArtifactNotFoundError: the ref is unknown or the folder is gone.
+            ArtifactCorruptError: the files no longer match the ref's sha256.
+            StorageError: the ref is not a directory.
+        """
+        if isinstance(ref, dict):
+            art = ref
+        else:
+            ref = os.fspath(ref)
+            hit = self._objects.get(ref)
+            if hit is not None and hit[1] == directory.DIRECTORY:
+                return str(hit[0])
+            art = self._lookup(ref)
+        typ = art.get("type")
+        if typ not in (directory.DIRECTORY, None, "any"):
+            raise StorageError(
+                f"{ref if isinstance(ref, str) else 'the given ref'} holds a {typ!r} artifact, not a directory. "
+                f"Use load_{typ if typ in EXTENSIONS else 'bytes'}() instead."
+            )
+        try:
+            path = directory.load(self.store, {**art, "type": directory.DIRECTORY})
+        except ArtifactNotFoundError as exc:
+            raise ArtifactNotFoundError(f"{exc} {self._ports_hint()}") from None
+        if isinstance(ref, str):
+            self._objects[ref] = (path, directory.DIRECTORY)
+        return path
+
     # ------------------------------------------------------------------ loading
 
     def load(self, ref: str | ArtifactRef, type: str | None = None) -> Any:
@@ -178,6 +248,8 @@ class CardStorage:
             StorageError: the artifact cannot be decoded as ``type``.
         """
         want = None if type == "any" else type
+        if want == directory.DIRECTORY or (want is None and self._is_directory(ref)):
+            return self.load_directory(ref)
         if isinstance(ref, dict):
             return self._decode(ref, want, "the given ref")
         if not isinstance(ref, str):
@@ -207,6 +279,14 @@ class CardStorage:
         """Load the raw bytes of any artifact."""
         data: bytes = self.load(ref, "bytes")
         return data
+
+    def _is_directory(self, ref: Any) -> bool:
+        if isinstance(ref, dict):
+            return directory.is_directory_ref(ref)
+        try:
+            return directory.is_directory_ref(self._lookup(os.fspath(ref)))
+        except (ArtifactNotFoundError, TypeError):
+            return False
 
     def _lookup(self, ref: str) -> ArtifactRef:
         port = self._input_ports.get(ref)

@@ -17,6 +17,9 @@
   Elsewhere the mark is ``artifacts/{attempt}/_abandoned``: a worker checks it before
   committing and ``read_entry`` refuses an entry whose attempt is marked. Either way, whichever
   comes first, the abandoned work is never served.
+* **Directories.** A ``directory`` artifact's stamp covers every file of its folder and its
+  sha256 is that of its manifest (:mod:`tensorrag.storage.directory`), so a changed, added or
+  removed file is found like a changed artifact.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from tensorrag._stamps import info_token
 from tensorrag.errors import ArtifactCorruptError, StorageError, UnsafePathError
+from tensorrag.storage import directory
 
 if TYPE_CHECKING:
     from tensorrag.storage.store import ArtifactStore
@@ -80,10 +84,18 @@ def entry_stamps(store: ArtifactStore, groups: list[dict[str, Any]]) -> dict[str
         for ref in group.values():
             uri = ref.get("uri") if isinstance(ref, dict) else None
             if isinstance(uri, str):
-                s = _written_stamp(store, uri) or stamp(store, uri)
+                s = _stamp_of(store, ref)
                 if s is not None:
                     out[uri] = s
     return out
+
+
+def _stamp_of(store: ArtifactStore, ref: dict[str, Any]) -> str | None:
+    """The stamp of one artifact ref at commit: a folder's from all its files, a file's as written or now."""
+    uri = ref["uri"]
+    if directory.is_directory_ref(ref):
+        return directory.stamp(store, uri)
+    return _written_stamp(store, uri) or stamp(store, uri)
 
 
 def _written_stamp(store: ArtifactStore, uri: str) -> str | None:
@@ -115,7 +127,9 @@ def verify_entry(store: ArtifactStore, entry: dict[str, Any]) -> tuple[bool, lis
             if not isinstance(ref, dict) or not isinstance(ref.get("uri"), str):
                 continue
             uri = ref["uri"]
-            now = stamp(store, uri) if local or ref.get("sha256") else None
+            is_dir = directory.is_directory_ref(ref)
+            hashed = local or ref.get("sha256")
+            now = directory.stamp(store, uri) if is_dir else (stamp(store, uri) if hashed else None)
             if now is None and local:
                 return False, []  # gone (or not in this store): the entry no longer holds
             if not ref.get("sha256"):
@@ -125,12 +139,23 @@ def verify_entry(store: ArtifactStore, entry: dict[str, Any]) -> tuple[bool, lis
             if now is None and store.protocol not in ("file", "memory"):
                 continue  # no metadata to go by: checked when read (ArtifactStore.get)
             try:
-                check_bytes(uri, _read(store, uri), ref["sha256"])
+                if is_dir:
+                    _check_directory(store, uri, ref["sha256"])
+                else:
+                    check_bytes(uri, _read(store, uri), ref["sha256"])
             except ArtifactCorruptError as exc:
                 problems.append(exc)
             except StorageError:
                 continue  # gone or unreadable: read_entry already treats a missing artifact as a miss
     return True, problems
+
+
+def _check_directory(store: ArtifactStore, uri: str, expected: str) -> None:
+    actual = directory.stored_digest(store, uri)
+    if actual is None:
+        raise StorageError(f"{uri} is gone")  # a miss, like a missing file
+    if actual != expected:
+        raise ArtifactCorruptError(uri, expected, actual)
 
 
 def _read(store: ArtifactStore, uri: str) -> bytes | memoryview:

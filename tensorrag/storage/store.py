@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tensorrag.errors import ArtifactNotFoundError, SpecError, StorageError, TensorragError, UnsafePathError
 from tensorrag.spec import load_json
+from tensorrag.storage import directory
 from tensorrag.storage._backends import LocalBackend, MemoryBackend, backend_for
 from tensorrag.storage._layout import StoreLayout
 from tensorrag.storage.codecs import (
@@ -402,6 +403,8 @@ class ArtifactStore(StoreLayout):
         """
         if type is None or type == "any":
             type = infer_type(value)
+        if type == "directory":  # value is the local folder to copy
+            return self.save_directory(key, name, value)
         if type == "model" and ext is None:
             ext = declared_format(value)  # a model with a weights + description form is stored as that, not pickled
         backend = self._backend
@@ -447,6 +450,8 @@ class ArtifactStore(StoreLayout):
         Raises:
             StorageError: unknown ``type``, bad ``ext`` or the write failed.
         """
+        if type == "directory":  # a folder carried as tar bytes
+            return directory.put_payload(self, key, name, data)
         if type not in EXTENSIONS:
             type = type_from_ext(ext) if type == "any" else type
             if type not in EXTENSIONS:
@@ -473,6 +478,8 @@ class ArtifactStore(StoreLayout):
             ArtifactCorruptError: the bytes do not match the ref's sha256.
             StorageError: the ref is malformed or the bytes cannot be decoded.
         """
+        if directory.is_directory_ref(ref):
+            return self.load_directory(ref)  # type: ignore[arg-type]
         if isinstance(ref, dict):
             typ = ref.get("type") or "any"
             if "data" in ref:
@@ -524,6 +531,8 @@ class ArtifactStore(StoreLayout):
             ArtifactCorruptError: the ref records a sha256 and the bytes read do not match it.
         """
         if isinstance(ref, dict):
+            if directory.is_directory_ref(ref) and "uri" in ref:
+                return directory.pack_stored(self, ref)  # a folder travels as tar bytes
             if "data" in ref:
                 data = ref["data"]
                 if isinstance(data, bytes):
@@ -539,6 +548,24 @@ class ArtifactStore(StoreLayout):
                 check_bytes(uri, data, ref["sha256"])
             return data
         return self.read_bytes(ref)
+
+    def save_directory(self, key: str, name: str, local_path: str | os.PathLike[str]) -> ArtifactRef:
+        """Store the folder ``local_path`` as the ``directory`` artifact ``artifacts/{key}/{name}/``.
+
+        Raises:
+            StorageError: ``local_path`` is not a folder, or a write failed.
+            UnsafePathError: ``key`` or ``name`` is unsafe.
+        """
+        return directory.save(self, key, name, local_path)
+
+    def load_directory(self, ref: ArtifactRef | str) -> str:
+        """A read-only local folder with the content of a ``directory`` ref (materialised once, by content).
+
+        Raises:
+            ArtifactNotFoundError: the folder is gone.
+            ArtifactCorruptError: its files no longer match the ref's sha256.
+        """
+        return directory.load(self, ref if isinstance(ref, dict) else {"type": "directory", "uri": os.fspath(ref)})
 
     # ------------------------------------------------------------------ errors
 

@@ -43,7 +43,7 @@ VALID = textwrap.dedent(
 CLASS_LINE = 4
 
 CATEGORY_LIST = "['data', 'evaluation', 'inference', 'model', 'training']"
-PORT_LIST = "dataframe, model, json, bytes, any"
+PORT_LIST = "dataframe, model, json, bytes, directory, any"
 
 
 def edit(source: str = VALID, **lines: str) -> str:

@@ -184,6 +184,7 @@ export const TYPE_COLORS: Record<string, string> = {
   model: "#7c3aed",
   json: "#d97706",
   bytes: "#475569",
+  directory: "#db2777",
   text: "#059669",
   any: "#94a3b8",
 };
