@@ -38,6 +38,23 @@ BUILTIN_CARDS: dict[str, str] = {
     "accuracy_calc": "tensorrag.cards.ml.confusion:AccuracyCalcCard",
     "feature_importance": "tensorrag.cards.ml.importance:FeatureImportanceCard",
     # --- end of issue 12 data and classical ML ---
+    # --- issue 13, LLM fine-tuning (cards/llm; pip install 'tensorrag[llm]') ---
+    "llm_load_dataset": "tensorrag.cards.llm.data:LoadDatasetCard",
+    "llm_filter_clean": "tensorrag.cards.llm.data:FilterCleanCard",
+    "llm_train_val_split": "tensorrag.cards.llm.data:TrainValSplitCard",
+    "llm_format_sft": "tensorrag.cards.llm.data:FormatSftCard",
+    "llm_tokenize": "tensorrag.cards.llm.tokenize:TokenizeCard",
+    "llm_load_model": "tensorrag.cards.llm.model:LoadModelCard",
+    "llm_load_checkpoint": "tensorrag.cards.llm.model:LoadCheckpointCard",
+    "llm_apply_lora": "tensorrag.cards.llm.model:ApplyLoraCard",
+    "llm_finetune": "tensorrag.cards.llm.train:FinetuneCard",
+    "llm_finetune_lora": "tensorrag.cards.llm.train:FinetuneLoraCard",
+    "llm_eval": "tensorrag.cards.llm.evaluate:EvalCard",
+    "llm_merge_export": "tensorrag.cards.llm.export:MergeExportCard",
+    "llm_generate": "tensorrag.cards.llm.generate:GenerateCard",
+    "llm_vllm_inference": "tensorrag.cards.llm.generate:VllmInferenceCard",
+    "llm_vllm_serve": "tensorrag.cards.llm.generate:VllmServeCard",
+    # --- end of issue 13 LLM fine-tuning ---
 }
 
 # --- torch cards (pip install 'tensorrag[torch]'; torch is imported only when they run) ---
