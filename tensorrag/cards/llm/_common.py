@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from typing import TYPE_CHECKING, Any
 
 from tensorrag.cards.ml.define import card_error
@@ -21,6 +22,7 @@ __all__ = [
     "META",
     "card_error",
     "cuda_available",
+    "hf_lock",
     "link_tree",
     "read_meta",
     "require",
@@ -32,6 +34,18 @@ __all__ = [
 INSTALL_HINT = "pip install 'tensorrag[llm]'"
 #: The file in a model folder that says how to load it.
 META = "tensorrag_llm.json"
+
+
+#: Held while a model or adapter is built or loaded. transformers' ``from_pretrained`` swaps torch's init
+#: functions and ``PreTrainedModel.init_weights`` for no-ops process-wide and puts back what it found, so
+#: two loads overlapping in threads (the local executor) can leave them as no-ops for good: every later
+#: model in the process then starts from uninitialised memory.
+_HF_LOCK = threading.RLock()
+
+
+def hf_lock() -> threading.RLock:
+    """The process-wide lock to hold around ``from_pretrained``, ``get_peft_model`` and building a model."""
+    return _HF_LOCK
 
 
 def require(card_type: str, *modules: str) -> list[ModuleType]:

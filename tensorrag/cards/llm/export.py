@@ -6,7 +6,16 @@ import os
 from typing import Any
 
 from tensorrag.cards.base import BaseCard
-from tensorrag.cards.llm._common import card_error, cuda_available, read_meta, require, run_error, staging, write_meta
+from tensorrag.cards.llm._common import (
+    card_error,
+    cuda_available,
+    hf_lock,
+    read_meta,
+    require,
+    run_error,
+    staging,
+    write_meta,
+)
 from tensorrag.cards.llm.loading import base_and_adapter, load_tokenizer, model_summary
 from tensorrag.cards.previews import json_safe
 
@@ -48,8 +57,9 @@ class MergeExportCard(BaseCard):
         name = str(config["torch_dtype"])
         dtype = getattr(torch, name) if name != "auto" else (torch.float16 if cuda_available() else torch.float32)
         # Merge into unquantized weights: a 4-bit base cannot hold merged LoRA deltas exactly.
-        model = transformers.AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
-        merged = peft.PeftModel.from_pretrained(model, adapter).merge_and_unload()
+        with hf_lock():
+            model = transformers.AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
+            merged = peft.PeftModel.from_pretrained(model, adapter).merge_and_unload()
         tok = load_tokenizer(self.card_type, base)
         with staging() as stage:
             merged.save_pretrained(stage, safe_serialization=config["save_format"] == "safetensors")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from tensorrag.cards.llm._common import card_error, cuda_available, read_meta, require, run_error
+from tensorrag.cards.llm._common import card_error, cuda_available, hf_lock, read_meta, require, run_error
 
 __all__ = [
     "DTYPES",
@@ -64,7 +64,8 @@ def _dtype(torch: Any, name: str, quant: str) -> Any:
 def load_tokenizer(card_type: str, folder: str) -> Any:
     """The tokenizer saved in a model folder, with a pad token (EOS when it has none)."""
     (transformers,) = require(card_type, "transformers")
-    tok = transformers.AutoTokenizer.from_pretrained(folder)
+    with hf_lock():
+        tok = transformers.AutoTokenizer.from_pretrained(folder)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
@@ -90,7 +91,8 @@ def load_causal_lm(card_type: str, config: dict[str, Any], folder: str, *, train
     if meta.get("trust_remote_code"):
         kwargs["trust_remote_code"] = True
     try:
-        model = transformers.AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+        with hf_lock():
+            model = transformers.AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     except (OSError, ValueError) as exc:
         raise run_error(card_type, config, f"cannot load the model folder as a causal LM: {exc}") from exc
     model.config.use_cache = not training
@@ -124,7 +126,8 @@ def load_for_inference(card_type: str, config: dict[str, Any], folder: str, port
     model = load_causal_lm(card_type, config, base)
     if adapter is not None:
         (peft,) = require(card_type, "peft")
-        model = peft.PeftModel.from_pretrained(model, adapter)
+        with hf_lock():
+            model = peft.PeftModel.from_pretrained(model, adapter)
     model.config.use_cache = True
     model.eval()
     return model, load_tokenizer(card_type, base)

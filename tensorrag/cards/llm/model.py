@@ -8,6 +8,7 @@ from typing import Any
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.llm._common import (
     card_error,
+    hf_lock,
     link_tree,
     read_meta,
     require,
@@ -254,7 +255,8 @@ class ApplyLoraCard(BaseCard):
             fan_in_fan_out=getattr(model.config, "model_type", "") == "gpt2",  # GPT-2 uses Conv1D layers
         )
         try:
-            wrapped = peft.get_peft_model(model, lora)
+            with hf_lock():
+                wrapped = peft.get_peft_model(model, lora)
         except ValueError as exc:
             names = sorted({n.rsplit(".", 1)[-1] for n, _ in model.named_modules() if n})[:40]
             raise card_error(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tensorrag.cards.llm._common import require
+from tensorrag.cards.llm._common import hf_lock, require
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -40,16 +40,20 @@ def build_tiny_model(arch: str, folder: str, texts: Iterable[str], seed: int = 0
     hf = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>",
                                               bos_token="<|endoftext|>", pad_token="<pad>")
     ids = {"bos_token_id": hf.bos_token_id, "eos_token_id": hf.eos_token_id, "pad_token_id": hf.pad_token_id}
-    torch.manual_seed(seed)
     model: Any
-    if arch == "llama":
-        cfg = transformers.LlamaConfig(vocab_size=len(hf), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                       num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=256,
-                                       tie_word_embeddings=False, **ids)
-        model = transformers.LlamaForCausalLM(cfg)
-    else:
-        cfg = transformers.GPT2Config(vocab_size=len(hf), n_embd=64, n_layer=2, n_head=4, n_positions=256, **ids)
-        model = transformers.GPT2LMHeadModel(cfg)
+    with hf_lock():  # building a model while another thread runs from_pretrained would skip its init
+        torch.manual_seed(seed)
+        model = _build(transformers, arch, len(hf), ids)
     model.save_pretrained(folder)
     hf.save_pretrained(folder)
     return folder
+
+
+def _build(transformers: Any, arch: str, vocab: int, ids: dict[str, Any]) -> Any:
+    if arch == "llama":
+        cfg = transformers.LlamaConfig(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                       num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=256,
+                                       tie_word_embeddings=False, **ids)
+        return transformers.LlamaForCausalLM(cfg)
+    cfg = transformers.GPT2Config(vocab_size=vocab, n_embd=64, n_layer=2, n_head=4, n_positions=256, **ids)
+    return transformers.GPT2LMHeadModel(cfg)

@@ -14,7 +14,16 @@ import time
 from typing import Any
 
 from tensorrag.cards.base import BaseCard
-from tensorrag.cards.llm._common import card_error, cuda_available, link_tree, require, run_error, staging, write_meta
+from tensorrag.cards.llm._common import (
+    card_error,
+    cuda_available,
+    hf_lock,
+    link_tree,
+    require,
+    run_error,
+    staging,
+    write_meta,
+)
 from tensorrag.cards.llm.chart import line_png
 from tensorrag.cards.llm.loading import base_and_adapter, load_causal_lm, load_tokenizer, model_summary
 from tensorrag.cards.previews import json_safe
@@ -96,7 +105,8 @@ def run_sft(
     model = load_causal_lm(card_type, config, base, training=True)
     if getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False):
         model = peft.prepare_model_for_kbit_training(model)
-    model = peft.PeftModel.from_pretrained(model, adapter, is_trainable=True)
+    with hf_lock():
+        model = peft.PeftModel.from_pretrained(model, adapter, is_trainable=True)
     tokenizer = load_tokenizer(card_type, base)
     train_ds = sft_dataset(card_type, config, train_df, "train")
     val_ds = sft_dataset(card_type, config, val_df, "val") if val_df is not None and len(val_df) else None
@@ -127,10 +137,11 @@ def run_sft(
             bf16=bf16,
             fp16=gpu and not bf16,
         )
-        trainer = trl.SFTTrainer(
-            model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
-            callbacks=[_callback(transformers, storage, history)],
-        )
+        with hf_lock():
+            trainer = trl.SFTTrainer(
+                model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
+                callbacks=[_callback(transformers, storage, history)],
+            )
         trainer.remove_callback(transformers.PrinterCallback)  # our callback prints each logged step once
         t0 = time.perf_counter()
         try:
