@@ -29,7 +29,7 @@ $(VENV)/.demo-installed: pyproject.toml constraints.txt | $(PY)
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml constraints.txt | $(PY) $(WIDGET_BUNDLE)
-	$(PIP) -e '.[all,torch,dev]'
+	$(PIP) -e '.[all,torch,llm,dev]'
 	touch $@ $(VENV)/.demo-installed
 
 demo: $(VENV)/.demo-installed

@@ -258,10 +258,12 @@ class ApplyLoraCard(BaseCard):
             with hf_lock():
                 wrapped = peft.get_peft_model(model, lora)
         except ValueError as exc:
-            names = sorted({n.rsplit(".", 1)[-1] for n, _ in model.named_modules() if n})[:40]
+            names = sorted({n.rsplit(".", 1)[-1] for n, _ in model.named_modules() if n} - {""})
+            names = [n for n in names if not n.isdigit()][:40]
             raise card_error(
                 self.card_type, config, "target_modules",
-                f"peft cannot apply LoRA to {targets!r}: {exc}. Module names in this model: {', '.join(names)}.",
+                f"target_modules {targets!r} do not fit this model ({str(exc).rstrip('.')}). Fix: 'auto', "
+                f"'all-linear', or a comma-separated list of its module names: {', '.join(names)}.",
             ) from exc
         summary = model_summary(wrapped)
         summary.update(r=lora.r, lora_alpha=lora.lora_alpha, lora_dropout=lora.lora_dropout,

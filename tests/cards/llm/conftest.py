@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import pytest
+
+# Before anything imports huggingface_hub, which reads these once: a Hub lookup without them takes
+# ~45 s to fail on a machine without internet.
+for _var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    os.environ.setdefault(_var, "1")
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -15,7 +21,6 @@ for _name in ("torch", "transformers", "peft", "trl", "datasets", "tokenizers"):
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    # A Hub lookup without these takes ~45 s to fail on a machine without internet.
     for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.setenv(var, "1")
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
