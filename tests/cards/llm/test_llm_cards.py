@@ -124,3 +124,15 @@ def test_load_dataset_reads_jsonl_and_limits(runner: Runner) -> None:
                                                       "max_samples": 50})
     assert preview["shape"]["rows"] == 50 and {"instruction", "input", "output"} <= set(runner.load("d", "raw_dataset"))
     assert LoadDatasetCard().cache_token({"source_type": "jsonl_path", "jsonl_path": DATA}).startswith("file:")
+
+
+def test_every_llm_card_is_listed_with_its_original_ports() -> None:
+    import tensorrag as tr
+
+    cards = {c["card_type"]: c for c in tr.list_cards() if c["card_type"].startswith("llm_")}
+    assert set(cards) >= {"llm_load_dataset", "llm_filter_clean", "llm_train_val_split", "llm_format_sft",
+                          "llm_tokenize", "llm_load_model", "llm_apply_lora", "llm_finetune", "llm_finetune_lora",
+                          "llm_eval", "llm_merge_export", "llm_generate", "llm_vllm_inference", "llm_vllm_serve"}
+    assert cards["llm_finetune_lora"]["input_schema"] == {"lora_config": "directory", "train_tokens": "dataframe",
+                                                          "val_tokens": "dataframe"}
+    assert cards["llm_vllm_serve"]["output_schema"] == {"deployment_info": "json"}
