@@ -129,9 +129,7 @@ def encode_buffer(type: str, value: Any, ext: str | None = None) -> tuple[Buffer
     """Like :func:`encode`, but may return a zero-copy buffer (saves a copy of large parquet files)."""
     if type == "any":
         type = infer_type(value)
-    if type == "model" and ext is None:
-        ext = declared_format(value)  # a model with a weights + description form is not pickled by default
-    ext = resolve_ext(type, ext)
+    ext = resolve_ext(type, ext, value)
     if type == "json":
         return encode_json(value), ext
     if type == "bytes":
@@ -159,9 +157,7 @@ def encode_to(type: str, value: Any, target: str | BinaryIO, ext: str | None = N
     """
     if type == "any":
         type = infer_type(value)
-    if type == "model" and ext is None:
-        ext = declared_format(value)  # a model with a weights + description form is not pickled by default
-    ext = resolve_ext(type, ext)
+    ext = resolve_ext(type, ext, value)
     if type == "dataframe":
         if isinstance(target, str):
             import pyarrow as pa
@@ -350,8 +346,11 @@ def _check_bytes(value: Any) -> Buffer:
     return value
 
 
-def resolve_ext(type: str, ext: str | None) -> str:
+def resolve_ext(type: str, ext: str | None, value: Any = None) -> str:
     """The file extension an artifact of ``type`` is stored with (``ext`` checked; only ``bytes`` may choose).
+
+    With ``ext`` left out, a ``model`` ``value`` that declares a format (``__tensorrag_format__``) gets it:
+    a model with a weights + description form is not pickled by default.
 
     ``model`` also accepts the extension of a registered model format (``model_format_registry``).
 
@@ -361,6 +360,8 @@ def resolve_ext(type: str, ext: str | None) -> str:
     default = EXTENSIONS.get(type)
     if default is None:
         raise _unknown_type(type)
+    if ext is None and type == "model":
+        ext = declared_format(value)
     if ext is None:
         return default
     ext = check_ext(ext)

@@ -25,7 +25,6 @@ from tensorrag.storage.codecs import (
     EXTENSIONS,
     Buffer,
     check_ext,
-    declared_format,
     decode,
     encode_buffer,
     encode_json,
@@ -405,8 +404,6 @@ class ArtifactStore(StoreLayout):
             type = infer_type(value)
         if type == "directory":  # value is the local folder to copy
             return self.save_directory(key, name, value)
-        if type == "model" and ext is None:
-            ext = declared_format(value)  # a model with a weights + description form is stored as that, not pickled
         backend = self._backend
         if not isinstance(backend, LocalBackend) or type in ("json", "bytes"):
             data, ext = encode_buffer(type, value, ext)
@@ -415,7 +412,7 @@ class ArtifactStore(StoreLayout):
             self._memo.remember(art["uri"], bytes(data) if type == "json" else value, type)
             return art
         # Local parquet/joblib: pyarrow/joblib write the temp file natively, then it is hashed in place.
-        ext = resolve_ext(type, ext)
+        ext = resolve_ext(type, ext, value)
         rel = self._artifact_rel(key, name, ext)
         with self._guard("write", rel):
             digest = backend.write_encoded(rel, type, value, ext)
@@ -437,9 +434,7 @@ class ArtifactStore(StoreLayout):
         backend = self._backend
         if not isinstance(backend, MemoryBackend) or type not in EXTENSIONS:
             return self.put(key, name, value, type, ext)
-        if type == "model" and ext is None:
-            ext = declared_format(value)  # the ref says the format its bytes will have when someone reads them
-        ext = resolve_ext(type, ext)
+        ext = resolve_ext(type, ext, value)  # a declaring model's ref names the format its bytes will have
         rel = self._artifact_rel(key, name, ext)
         backend.keep(rel, live_value(type, value), type, ext)
         return {"type": type, "uri": self._url_base + rel, "ext": ext}
