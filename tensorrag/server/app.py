@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from tensorrag._version import __version__
 from tensorrag.errors import ConfigError, TensorragError
-from tensorrag.server import routes_pipeline, routes_v2, routes_workspace, web, ws
+from tensorrag.server import routes_custom, routes_pipeline, routes_v2, routes_workspace, web, ws
 from tensorrag.server.auth import Auth, cors_origins
 from tensorrag.server.limits import BodyLimit
 from tensorrag.server.responses import handle_error, handle_unexpected
@@ -88,7 +88,7 @@ def create_app(
     )
     app.add_exception_handler(TensorragError, handle_error)
     app.add_exception_handler(Exception, handle_unexpected)
-    for module in (routes_pipeline, routes_workspace, routes_v2, ws):
+    for module in (routes_pipeline, routes_custom, routes_workspace, routes_v2, ws):
         app.include_router(module.router)
     app.include_router(web.api)
     app.include_router(web.page)  # GET / (the web canvas) and its bundle

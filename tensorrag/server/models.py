@@ -12,6 +12,7 @@ __all__ = [
     "CardPath",
     "CardSource",
     "CardWrite",
+    "CustomCardUpload",
     "PipelineRequest",
     "PipelineState",
     "ProjectCreate",
@@ -86,3 +87,10 @@ class ValidateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pipeline: dict[str, Any] | None = None
+
+
+class CustomCardUpload(BaseModel):
+    """``{filename, source_code}`` of a legacy custom card (``POST /api/cards/custom``)."""
+
+    filename: str
+    source_code: str

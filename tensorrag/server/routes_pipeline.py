@@ -32,9 +32,12 @@ def health() -> dict[str, str]:
 
 @router.get("/cards")
 def cards(user: User, state: State) -> list[dict[str, Any]]:
-    """Every card's ``CardSchema``: the built-ins, plus the cards of the user's active project."""
+    """Every card's ``CardSchema``: the built-ins, the cards of the user's active project, the user's custom cards."""
     project = state.active(user)
-    return list_cards(project.registry if project is not None else None)
+    listed = list_cards(project.registry if project is not None else None)
+    known = {c["card_type"] for c in listed}
+    custom = [c for c in list_cards(state.custom_cards(user).registry) if c["card_type"] not in known]
+    return sorted([*listed, *custom], key=lambda s: (s["category"], s["card_type"]))
 
 
 @router.post("/cards/validate")
@@ -43,9 +46,9 @@ def validate_card(body: CardSource, user: User) -> dict[str, Any]:
     return validate_card_source(body.source_code, filename="<source_code>").to_dict()
 
 
-def _pipeline(body: PipelineRequest, project: Any) -> Pipeline:
+def _pipeline(body: PipelineRequest, project: Any, state: ServerState, user: str) -> Pipeline:
     doc = {"nodes": body.nodes, "edges": body.edges}
-    return Pipeline.from_dict(doc, name=body.pipeline_id, project=project)
+    return state.custom_cards(user).lend(Pipeline.from_dict(doc, name=body.pipeline_id, project=project))
 
 
 @router.post("/pipeline/validate")
@@ -54,7 +57,7 @@ def validate_pipeline(
 ) -> dict[str, Any]:
     """``{errors: [str], problems: [{node_id, field?, message}]}``, always 200 (empty lists when valid)."""
     try:
-        problems = _pipeline(body, state.project_for(user, body.pipeline_id)).problems()
+        problems = _pipeline(body, state.project_for(user, body.pipeline_id), state, user).problems()
     except TensorragError as exc:  # a malformed document: one problem, as the original
         problems = [{"node_id": None, "message": str(exc)}]
     return {"errors": problem_lines(problems), "problems": problems}
@@ -66,7 +69,7 @@ def execute(
 ) -> dict[str, Any]:
     """Start a run: ``{pipeline_id, status: "started", run_id, project_name}``; 400 ``{detail: {errors}}``."""
     project = state.project_for(user, body.pipeline_id)
-    pipeline = _pipeline(body, project)
+    pipeline = _pipeline(body, project, state, user)
     run = state.start_run(user, project, body.pipeline_id, pipeline)
     return {"pipeline_id": body.pipeline_id, "status": "started", "run_id": run.run_id, "project_name": project.name}
 

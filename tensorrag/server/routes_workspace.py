@@ -13,14 +13,11 @@ from tensorrag.server.responses import ERROR_RESPONSES, fail
 from tensorrag.server.state import State, User
 from tensorrag.spec import GraphSpec
 from tensorrag.storage import safe_name
-from tensorrag.storage.paths import check_card_folder
+from tensorrag.workspace._project import card_rejection
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/workspace", responses=ERROR_RESPONSES)
-
-CARDS = "cards"
-KEEP = "_keep"  # marks an empty card folder (the original wrote .keep; the store refuses dot names)
 
 
 @router.get("/projects")
@@ -74,25 +71,11 @@ def put_pipeline(name: str, body: PipelineState, user: User,
     return {"success": True}
 
 
-def _folders_and_files(project: Any) -> list[dict[str, str]]:
-    files: list[str] = []
-    folders: set[str] = set()
-    for full in project.store.list(CARDS):
-        rel = full[len(CARDS) + 1:]
-        parts = rel.split("/")
-        for i in range(1, len(parts)):
-            folders.add("/".join(parts[:i]))
-        if rel.endswith(".py"):
-            files.append(rel)
-    listing = [{"path": f, "type": "folder"} for f in sorted(folders)]
-    return listing + [{"path": f, "type": "file"} for f in sorted(files)]
-
-
 @router.get("/projects/{name}/cards")
 def card_files(name: str, user: User, state: State
                ) -> list[dict[str, str]]:
     """``[{path, type: "folder" | "file"}]``: folders first, then ``.py`` files, each sorted."""
-    return _folders_and_files(state.project(user, name))
+    return state.project(user, name).card_entries()
 
 
 @router.post("/projects/{name}/cards/source")
@@ -108,12 +91,7 @@ def save_card(name: str, body: CardWrite, user: User, state: State
     """Validate (the syntax tree only, never run) and save: ``{success, card_type, errors}``, or 400 with ``errors``."""
     result = state.project(user, name).write_card(body.path, body.source_code)
     if not result.success:
-        errors = [i.to_dict() for i in result.errors]
-        first = next((i for i in result.errors if i.severity == "error"), None)
-        message = f"Card file {body.path!r} is invalid: {first}" if first else f"Card file {body.path!r} is invalid."
-        return JSONResponse(
-            {"detail": {"type": "CardDefinitionError", "message": message, "errors": errors}}, status_code=400
-        )
+        return JSONResponse({"detail": card_rejection(body.path, result)}, status_code=400)
     return {"success": True, "card_type": result.card_type, "errors": [i.to_dict() for i in result.errors]}
 
 
@@ -129,9 +107,7 @@ def delete_card(name: str, body: CardPath, user: User, state: State
 def create_folder(name: str, body: CardPath, user: User, state: State
                   ) -> dict[str, Any]:
     """Create an (empty) card folder, marked by ``{folder}/_keep``; ``{success: true, path}``."""
-    folder = check_card_folder(body.path)
-    state.project(user, name).store.write_bytes(f"{CARDS}/{folder}/{KEEP}", b"")
-    return {"success": True, "path": folder}
+    return {"success": True, "path": state.project(user, name).create_card_folder(body.path)}
 
 
 @router.delete("/projects/{name}/cards/folder")
@@ -156,7 +132,7 @@ def execute_project(name: str, user: User, state: State
                     ) -> dict[str, Any]:
     """Run the saved pipeline (the fork's route): ``{pipeline_id, status, run_id, project_name, nodes_count, ...}``."""
     project = state.project(user, name)
-    pipeline = project.load_pipeline()
+    pipeline = state.custom_cards(user).lend(project.load_pipeline())
     if not len(pipeline):
         fail(400, "EmptyPipeline", f"Project {project.name!r} has no saved pipeline to run: save one with "
              f"PUT /api/workspace/projects/{project.name}/pipeline first.")

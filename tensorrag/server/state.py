@@ -12,6 +12,7 @@ from tensorrag.config import get_settings
 from tensorrag.errors import ArtifactNotFoundError, UnsafePathError
 from tensorrag.run import run_pipeline
 from tensorrag.server.auth import Auth, resolve_user
+from tensorrag.server.custom import CustomCards
 from tensorrag.server.hub import RunHub
 from tensorrag.storage import ArtifactStore, safe_name
 from tensorrag.workspace import Project, Workspace
@@ -49,6 +50,7 @@ class ServerState:
         self._workspaces: dict[str, Workspace] = {}
         self._projects: dict[tuple[str, str], Project] = {}
         self._active: dict[str, str] = {}  # user -> the project activated last (its cards are in /api/cards)
+        self._custom: dict[str, CustomCards] = {}
 
     # ------------------------------------------------------------------ workspaces and projects
 
@@ -75,6 +77,14 @@ class ServerState:
         project = self.workspace(user).project(name, create=create)
         with self._lock:
             return self._projects.setdefault((user, name), project)
+
+    def custom_cards(self, user: str) -> CustomCards:
+        """The user's legacy custom cards (``/api/cards/custom``), kept open so they are read once."""
+        with self._lock:
+            cards = self._custom.get(user)
+            if cards is None:
+                cards = self._custom[user] = CustomCards(self.root, user)
+            return cards
 
     def forget_project(self, user: str, name: str) -> None:
         """Drop what is held for a deleted project."""

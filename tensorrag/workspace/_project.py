@@ -25,10 +25,22 @@ if TYPE_CHECKING:
     from tensorrag.registry import Registry
     from tensorrag.workspace._workspace import Workspace
 
-__all__ = ["PIPELINE_FILE", "Project"]
+__all__ = ["KEEP", "PIPELINE_FILE", "Project", "card_rejection"]
 
 #: The project's saved pipeline, relative to its folder.
 PIPELINE_FILE = "_pipeline.json"
+#: Marks an empty card folder (the original wrote ``.keep``; the store refuses dot names).
+KEEP = "_keep"
+
+
+def card_rejection(path: str, result: ValidationResult) -> dict[str, Any]:
+    """Why a card file was not saved, as the server and the notebook editor answer it.
+
+    ``{"type": "CardDefinitionError", "message", "errors": [{"line", "message", "severity"}]}``.
+    """
+    first = next((i for i in result.errors if i.severity == "error"), None)
+    message = f"Card file {path!r} is invalid: {first}" if first else f"Card file {path!r} is invalid."
+    return {"type": "CardDefinitionError", "message": message, "errors": [i.to_dict() for i in result.errors]}
 
 
 class Project:
@@ -117,6 +129,34 @@ class Project:
             for i in range(1, len(parts) + 1):
                 out.add("/".join(parts[:i]) + "/")
         return sorted(out)
+
+    def card_entries(self) -> list[dict[str, str]]:
+        """The card editor's listing: ``[{"path", "type": "folder" | "file"}]``, folders first, each sorted.
+
+        Folders come from the paths of ``.py`` files and from empty folders made by
+        :meth:`create_card_folder` (marked by a ``_keep`` file, which is not listed).
+        """
+        files: list[str] = []
+        folders: set[str] = set()
+        for full in self.store.list(CARDS):
+            rel = full[len(CARDS) + 1 :]
+            parts = rel.split("/")
+            folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+            if rel.endswith(".py"):
+                files.append(rel)
+        return [{"path": f, "type": "folder"} for f in sorted(folders)] + [
+            {"path": f, "type": "file"} for f in sorted(files)
+        ]
+
+    def create_card_folder(self, folder: str) -> str:
+        """Create an (empty) card folder under ``cards/``; returns its checked path.
+
+        Raises:
+            UnsafePathError: ``folder`` is not a safe relative path.
+        """
+        folder = check_card_folder(folder)
+        self.store.write_bytes(f"{CARDS}/{folder}/{KEEP}", b"")
+        return folder
 
     def read_card(self, path: str) -> str:
         """The source of the card file at ``path`` (relative to ``cards/``).
