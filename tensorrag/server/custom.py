@@ -32,7 +32,7 @@ class CustomCards(Project):
     methods of :class:`~tensorrag.workspace.Project` are meant for it.
     """
 
-    def __init__(self, root: ArtifactStore, user: str) -> None:  # noqa: D107 - no Project.__init__: no project folder
+    def __init__(self, root: ArtifactStore, user: str) -> None:  # no Project.__init__: there is no project folder
         self.workspace = Workspace(root, user=user)
         self.name = CUSTOM_CARDS
         self.store = root.scoped(safe_name(user, "user"), CUSTOM_CARDS)
@@ -42,7 +42,7 @@ class CustomCards(Project):
         return f"CustomCards({self.store.url!r})"
 
     def lend(self, pipeline: Pipeline) -> Pipeline:
-        """Register on ``pipeline`` the custom cards its registry lacks (its nodes of those types resolve); returns it."""
+        """Register on ``pipeline`` the custom cards its registry lacks (nodes of those types resolve); returns it."""
         for card_type in self.cards:
             if card_type not in pipeline.registry:
                 pipeline.register(self.card(card_type))

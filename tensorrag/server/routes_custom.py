@@ -5,21 +5,17 @@ Request and response shapes are the original's; the files are one user's
 the process started, as the original did).
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from tensorrag.errors import ArtifactNotFoundError
+from tensorrag.server.custom import CustomCards
 from tensorrag.server.models import CustomCardUpload
 from tensorrag.server.responses import ERROR_RESPONSES
 from tensorrag.server.state import State, User
 from tensorrag.workspace._project import card_rejection
-
-if TYPE_CHECKING:
-    from tensorrag.server.custom import CustomCards
 
 __all__ = ["router"]
 
@@ -32,7 +28,7 @@ def _entry(cards: CustomCards, card_type: str, path: str) -> dict[str, Any]:
 
 @router.post("", response_model=None)
 def upload(body: CustomCardUpload, user: User, state: State) -> dict[str, Any] | JSONResponse:
-    """Validate (syntax tree only) and save ``{filename, source_code}``: ``{success: true, card_type}``; 400 ``{detail: {errors}}``."""
+    """Validate (syntax tree only) and save: ``{success: true, card_type}``; 400 ``{detail: {errors}}``."""
     result = state.custom_cards(user).write_card(body.filename, body.source_code)
     if not result.success:
         return JSONResponse({"detail": card_rejection(body.filename, result)}, status_code=400)

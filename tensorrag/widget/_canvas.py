@@ -13,7 +13,8 @@ The canvas and the pipeline are one object seen twice. A few synced traits carry
 * ``problems`` — ``pipeline.problems()`` plus the errors of the last canvas edit.
 
 Commands (run, run to here, cancel, save, load, layout, image, to_python) travel as custom
-messages; runs execute in a background thread so the notebook stays usable::
+messages; runs execute in a background thread so the notebook stays usable. The card editor's
+requests (``type: "cards"``) are answered by :class:`tensorrag.widget._editor.CardEditor`::
 
     canvas = p.canvas(storage="./.tensorrag")   # or Canvas(p, ...): defaults for every run
     canvas                                       # display it
@@ -39,6 +40,7 @@ from tensorrag.errors import RunError, TensorragError
 from tensorrag.pipeline import Pipeline
 from tensorrag.run import run_pipeline
 from tensorrag.storage import open_store
+from tensorrag.widget._editor import CardEditor
 from tensorrag.widget._sync import EditError, apply_document, build_palette
 from tensorrag.widget._throttle import Throttle
 
@@ -172,6 +174,7 @@ class Canvas(anywidget.AnyWidget):
             self.status = self._view.to_status()
             self._push_graph()
         self._unsubscribe: Callable[[], None] | None = self.pipeline.subscribe(self._on_pipeline_event)
+        self._editor: CardEditor | None = None
         self.on_msg(self._on_message)
 
     # ------------------------------------------------------------------ Python API
@@ -180,6 +183,13 @@ class Canvas(anywidget.AnyWidget):
     def last_run(self) -> Run | None:
         """The run started last from this canvas (None before the first)."""
         return self._view.run
+
+    @property
+    def editor(self) -> CardEditor:
+        """The card editor's kernel side: ``editor.project`` (whose card files), ``editor.request(op, args)``."""
+        if self._editor is None:
+            self._editor = CardEditor(self)
+        return self._editor
 
     def run(self, **run_options: Any) -> Run:
         """Start a run in a background thread and return its :class:`~tensorrag.run.Run` at once.
@@ -332,6 +342,9 @@ class Canvas(anywidget.AnyWidget):
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "cards":
+            self.editor.handle(content)  # answers with its own reply, errors included
+            return
         try:
             if kind == "run":
                 self.run()
@@ -379,11 +392,21 @@ class Canvas(anywidget.AnyWidget):
         project_store = getattr(self.pipeline.project, "store", None)
         if project_store is not None:
             return project_store  # type: ignore[no-any-return]
+        root, project, user = self._project_target()
+        return root.project(project, user)
+
+    def _project_target(self) -> tuple[ArtifactStore, str, str]:
+        """(storage root, project, user) of the folder this canvas saves to and runs in, from its run options."""
         opts = self.run_options
         settings = get_settings()
         root = open_store(opts.get("storage"), **dict(opts.get("storage_options") or {}))
-        project = opts.get("project") or settings.project or self.pipeline.name
-        return root.project(project, opts.get("user") or settings.user)
+        return root, opts.get("project") or settings.project or self.pipeline.name, opts.get("user") or settings.user
+
+    def _refresh_palette(self) -> None:
+        """Send the palette again and the graph's problems (a card type came, changed or went)."""
+        with self._sync_lock:
+            self.palette = build_palette(self.pipeline.registry)
+        self._graph_throttle.flush()
 
     # ------------------------------------------------------------------ run events -> browser
 

@@ -90,14 +90,14 @@ def test_users_are_isolated(tmp_path: Path) -> None:
     def auth(conn) -> str:
         return conn.headers.get("x-user", "anon")
 
-    with serve(create_app(tmp_path / "store", auth=auth)) as url:
-        with httpx.Client(base_url=url, headers={"x-user": "alice"}, timeout=60) as alice, \
-                httpx.Client(base_url=url, headers={"x-user": "bob"}, timeout=60) as bob:
-            alice.post("/api/cards/custom", json={"filename": "make.py", "source_code": MAKE}).raise_for_status()
-            assert bob.get("/api/cards/custom").json() == []
-            assert "make" not in types_of(bob) and "make" in types_of(alice)
-            assert bob.delete("/api/cards/custom/make").status_code == 404
-            assert [e["card_type"] for e in alice.get("/api/cards/custom").json()] == ["make"]
+    with serve(create_app(tmp_path / "store", auth=auth)) as url, \
+            httpx.Client(base_url=url, headers={"x-user": "alice"}, timeout=60) as alice, \
+            httpx.Client(base_url=url, headers={"x-user": "bob"}, timeout=60) as bob:
+        alice.post("/api/cards/custom", json={"filename": "make.py", "source_code": MAKE}).raise_for_status()
+        assert bob.get("/api/cards/custom").json() == []
+        assert "make" not in types_of(bob) and "make" in types_of(alice)
+        assert bob.delete("/api/cards/custom/make").status_code == 404
+        assert [e["card_type"] for e in alice.get("/api/cards/custom").json()] == ["make"]
 
 
 def test_uploading_never_runs_the_source(client: httpx.Client, tmp_path: Path) -> None:
