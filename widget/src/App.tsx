@@ -40,6 +40,8 @@ import { Console } from "./components/Console";
 import { LabelledEdge } from "./components/LabelledEdge";
 import { EdgeOverlay } from "./components/EdgeOverlay";
 import { BIG_GRAPH, LOD_ZOOM, NODE_WIDTH, nodeHeight } from "./geometry";
+import { CardPanel } from "./components/CardPanel";
+import type { CardFiles } from "./cardFiles";
 
 const nodeTypes = { card: CardNode };
 const edgeTypes = { labelled: LabelledEdge };
@@ -133,7 +135,7 @@ function isTyping(target: EventTarget | null): boolean {
   return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
 }
 
-export function App({ model }: { model: Model }) {
+export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles }) {
   const doc = useTrait(model, "graph");
   const palette = useTrait(model, "palette");
   const height = useTrait(model, "height");
@@ -156,6 +158,7 @@ export function App({ model }: { model: Model }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [showConsole, setShowConsole] = useState(false);
   const [code, setCode] = useState<string | null>(null);
+  const [showCards, setShowCards] = useState(false);
   const committed = useRef<GraphDoc | null>(null);
   const docRef = useRef(doc);
   docRef.current = doc;
@@ -434,6 +437,7 @@ export function App({ model }: { model: Model }) {
           <button type="button" className={`trc-btn${showConsole ? " trc-btn-on" : ""}`} onClick={() => setShowConsole((v) => !v)} data-testid="btn-console">
             Console
           </button>
+          {cardFiles ? <button type="button" className={`trc-btn${showCards ? " trc-btn-on" : ""}`} onClick={() => setShowCards((v) => !v)} data-testid="btn-cards">Cards</button> : null}
           <span className={`trc-run-state trc-run-${status?.state ?? "idle"}`} data-testid="run-state" data-state={status?.state ?? "idle"}>
             {status?.state && status.state !== "idle" ? `${status.state}${total ? ` · ${done}/${total}` : ""}` : "ready"}
           </span>
@@ -500,6 +504,7 @@ export function App({ model }: { model: Model }) {
               onRunTo={(id: string) => send({ type: "run_to", node_id: id })}
             />
           ) : null}
+          {cardFiles && showCards ? <CardPanel files={cardFiles} onClose={() => setShowCards(false)} /> : null}
         </div>
         {showConsole ? <Console onClose={() => setShowConsole(false)} /> : null}
         {code !== null ? (

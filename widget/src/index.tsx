@@ -5,6 +5,7 @@ import { createRoot } from "react-dom/client";
 import { ReactFlowProvider } from "@xyflow/react";
 import type { RenderProps } from "@anywidget/types";
 import { App } from "./App";
+import { KernelCardFiles } from "./kernelApi";
 import type { Traits } from "./types";
 
 export { validateConfig } from "./schema";
@@ -15,12 +16,16 @@ export { mountWeb } from "./web";
 function render({ model, el }: RenderProps<Traits>) {
   el.classList.add("trc-host");
   const root = createRoot(el);
+  const cardFiles = new KernelCardFiles(model); // the card editor's files: custom messages to the kernel
   root.render(
     <ReactFlowProvider>
-      <App model={model} />
+      <App model={model} cardFiles={cardFiles} />
     </ReactFlowProvider>,
   );
-  return () => root.unmount();
+  return () => {
+    root.unmount();
+    cardFiles.close();
+  };
 }
 
 export default { render };

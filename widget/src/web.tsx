@@ -2,10 +2,11 @@
 // notebook's own canvas (App) driven by RestModel instead of an anywidget model.
 import { createRoot } from "react-dom/client";
 import { ReactFlowProvider } from "@xyflow/react";
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { App } from "./App";
 import { Api, RestModel } from "./rest";
 import { CardEditor } from "./components/CardEditor";
+import { restCardFiles } from "./cardFiles";
 import "./web.css";
 
 type Tab = "canvas" | "cards";
@@ -20,6 +21,7 @@ function WebApp({ api, current }: { api: Api; current: { model: RestModel | null
   const [error, setError] = useState<string | null>(null);
   const body = useRef<HTMLDivElement>(null);
   const report = useCallback((err: unknown) => setError(err instanceof Error ? err.message : String(err)), []);
+  const files = useMemo(() => (model ? restCardFiles(api, model.project) : null), [api, model]);
 
   const listProjects = useCallback(async () => setProjects(await api.json<string[]>("GET", "api/workspace/projects")), [api]);
   useEffect(() => {
@@ -118,7 +120,7 @@ function WebApp({ api, current }: { api: Api; current: { model: RestModel | null
                 <App key={model.project} model={model} />
               </ReactFlowProvider>
             </div>
-            {tab === "cards" ? <CardEditor api={api} project={model.project} onSaved={() => model.refreshPalette().catch(report)} /> : null}
+            {tab === "cards" && files ? <CardEditor files={files} onSaved={() => model.refreshPalette().catch(report)} /> : null}
           </>
         ) : (
           <div className="trw-empty">{project ? `Opening ${project}…` : "Pick a project, or create one."}</div>

@@ -1,21 +1,13 @@
-// The card editor: a project's card files and folders, CodeMirror 6 (bundled, no CDN) with the server's
-// syntax-tree validator as inline diagnostics while typing. The source is only parsed, never run.
+// The card editor: a project's card files and folders, CodeMirror 6 (bundled, no CDN) with the library's
+// syntax-tree validator as inline diagnostics while typing. The source is only parsed, never run. Where
+// the files live is the `CardFiles` seam (cardFiles.ts): the server's routes, or the notebook's kernel.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { EditorView, basicSetup } from "codemirror";
 import { python } from "@codemirror/lang-python";
 import { linter, lintGutter, forceLinting, type Diagnostic } from "@codemirror/lint";
-import type { Api } from "../rest";
+import type { CardEntry as Entry, CardFiles, CardIssue } from "../cardFiles";
 
-export interface CardIssue {
-  line: number;
-  message: string;
-  severity: string;
-}
-
-interface Entry {
-  path: string;
-  type: "file" | "folder";
-}
+export type { CardIssue } from "../cardFiles";
 
 const LINT_DELAY_MS = 300;
 
@@ -56,8 +48,7 @@ export function toDiagnostics(view: EditorView, issues: CardIssue[]): Diagnostic
   });
 }
 
-export function CardEditor({ api, project, onSaved }: { api: Api; project: string; onSaved: () => void }) {
-  const base = `api/workspace/projects/${encodeURIComponent(project)}`;
+export function CardEditor({ files, onSaved }: { files: CardFiles; onSaved: () => void }) {
   const [entries, setEntries] = useState<Entry[]>([]);
   const [path, setPath] = useState<string | null>(null);
   const [newPath, setNewPath] = useState("");
@@ -66,23 +57,23 @@ export function CardEditor({ api, project, onSaved }: { api: Api; project: strin
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
 
-  const refresh = useCallback(async () => setEntries(await api.json<Entry[]>("GET", `${base}/cards`)), [api, base]);
+  const refresh = useCallback(async () => setEntries(await files.list()), [files]);
   const report = useCallback((err: unknown) => setNote({ kind: "error", text: err instanceof Error ? err.message : String(err) }), []);
   useEffect(() => {
     refresh().catch(report);
   }, [refresh, report]);
 
-  // One editor for the panel's life; the linter asks the server's validator (syntax tree only).
+  // One editor for the panel's life; the linter asks the library's validator (syntax tree only).
   useEffect(() => {
     if (!host.current) return;
     const lint = linter(
       async (v) => {
         const source = v.state.doc.toString();
         try {
-          const out = await api.json<{ errors: CardIssue[] }>("POST", "api/cards/validate", { source_code: source });
+          const errors = await files.validate(source);
           if (v.state.doc.toString() !== source) return []; // stale: a newer check follows
-          setIssues(out.errors);
-          return toDiagnostics(v, out.errors);
+          setIssues(errors);
+          return toDiagnostics(v, errors);
         } catch (err) {
           report(err);
           return [];
@@ -94,7 +85,7 @@ export function CardEditor({ api, project, onSaved }: { api: Api; project: strin
     view.current = ed;
     (host.current as any).cmView = ed; // for tests and scripts: the page's editor
     return () => ed.destroy();
-  }, [api, report]);
+  }, [files, report]);
 
   const show = useCallback((p: string | null, source: string) => {
     setPath(p);
@@ -108,24 +99,23 @@ export function CardEditor({ api, project, onSaved }: { api: Api; project: strin
   const open = useCallback(
     async (p: string) => {
       setNote(null);
-      const out = await api.json<{ source_code: string }>("POST", `${base}/cards/source`, { path: p });
-      show(p, out.source_code);
+      show(p, await files.read(p));
     },
-    [api, base, show],
+    [files, show],
   );
 
   const save = useCallback(async () => {
     if (!path || !view.current) return;
     try {
-      const out = await api.json("POST", `${base}/cards`, { path, source_code: view.current.state.doc.toString() });
+      const out = await files.save(path, view.current.state.doc.toString());
       setNote({ kind: "info", text: `Saved ${path}: card ${out.card_type} is in the palette.` });
       await refresh();
       onSaved();
     } catch (err: any) {
-      if (Array.isArray(err?.body?.detail?.errors)) setIssues(err.body.detail.errors);
+      if (Array.isArray(err?.issues) && err.issues.length) setIssues(err.issues);
       report(err);
     }
-  }, [api, base, path, refresh, onSaved, report]);
+  }, [files, path, refresh, onSaved, report]);
 
   const target = newPath.trim();
   const newCard = () => {
@@ -135,12 +125,12 @@ export function CardEditor({ api, project, onSaved }: { api: Api; project: strin
     setNewPath("");
   };
   const newFolder = async () => {
-    await api.json("POST", `${base}/cards/folder`, { path: target });
+    await files.createFolder(target);
     setNewPath("");
     await refresh();
   };
   const remove = async (entry: Entry) => {
-    await api.json("DELETE", `${base}/cards${entry.type === "folder" ? "/folder" : ""}`, { path: entry.path });
+    await (entry.type === "folder" ? files.removeFolder(entry.path) : files.remove(entry.path));
     if (path && (path === entry.path || path.startsWith(`${entry.path}/`))) show(null, "");
     await refresh();
     onSaved();
