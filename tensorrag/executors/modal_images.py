@@ -4,6 +4,12 @@
   installed here (a model pickled in a container must load locally), else to the seed's floor.
   The CPU image takes torch from PyTorch's CPU index (no multi-GB CUDA download); the GPU image
   the CUDA build. The image's Python defaults to this interpreter's minor version.
+* **One GPU image, with the ``llm`` extra and vLLM.** Every GPU call runs the same function
+  (``run_task_gpu``), so the GPU image serves every GPU card: it adds tensorrag's ``llm`` extra
+  (:data:`LLM_EXTRA`, the list in pyproject.toml) and :data:`VLLM`. vLLM pins torch exactly; 0.30.0
+  is the newest release whose pins admit this environment's torch (2.13.0) and transformers 5.2x
+  (0.31/0.32 cap transformers below 5.18/5.20, 0.33 pins torch 2.14), so the cards, the trainer
+  and vLLM share one torch and one transformers in one image.
 * **Worker check.** :func:`expectation` describes what the worker must run: tensorrag's version
   and a digest of the ``.py`` files of tensorrag and of each card module. The worker entry
   compares it with its own files (:func:`mismatch`) before running a card, so a stale deployment
@@ -22,8 +28,8 @@ import re
 import sys
 from typing import Any
 
-__all__ = ["CPU_PACKAGES", "GPU_EXTRA", "HF_HOME", "TORCH_CPU_INDEX", "build_image", "expectation", "mismatch",
-           "pinned", "python_version"]
+__all__ = ["CPU_PACKAGES", "GPU_EXTRA", "HF_HOME", "LLM_EXTRA", "TORCH", "TORCH_CPU_INDEX", "VLLM", "build_image",
+           "expectation", "gpu_packages", "mismatch", "pinned", "python_version"]
 
 #: The seed's CPU image: data and classical ML, the Hugging Face stack (torch is added apart).
 CPU_PACKAGES = (
@@ -31,8 +37,15 @@ CPU_PACKAGES = (
     "fsspec>=2024.2", "s3fs>=2024.2", "networkx>=3.2", "pydantic>=2.6", "tqdm", "transformers", "datasets",
     "peft", "trl", "huggingface_hub",
 )
-#: The GPU image adds quantisation and multi-device training.
-GPU_EXTRA = ("bitsandbytes", "accelerate")
+#: tensorrag's ``llm`` extra without torch (installed apart); tests keep it equal to pyproject.toml's list.
+LLM_EXTRA = (
+    "transformers>=5.0", "peft>=0.13", "trl>=1.0", "accelerate>=1.0", "bitsandbytes>=0.44", "tokenizers>=0.20",
+    "datasets>=3.0", "safetensors>=0.4", "numpy>=1.26",
+)
+#: Pins torch==2.13.0 (== :data:`TORCH`) and admits transformers>=5.10.4; see the module docstring.
+VLLM = "vllm==0.30.0"
+#: The GPU image adds the llm extra (quantisation, multi-device training) and vLLM.
+GPU_EXTRA = (*LLM_EXTRA, VLLM)
 TORCH = "torch==2.13.0"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 #: Where containers keep the Hugging Face cache (a Modal Volume is mounted there when configured).
@@ -57,18 +70,29 @@ def python_version() -> str:
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
+def gpu_packages() -> list[str]:
+    """The GPU image's packages besides torch: the CPU list plus :data:`GPU_EXTRA`, pinned, one spec per name."""
+    specs: dict[str, str] = {}
+    for spec in (*CPU_PACKAGES, *GPU_EXTRA):
+        name = _NAME.match(spec)
+        key = (name.group(0) if name else spec).split("[")[0].lower().replace("_", "-")
+        # A later (stricter) spec of a package replaces an earlier one; vLLM keeps its pin (it fixes torch's).
+        specs[key] = spec if spec == VLLM else pinned(spec)
+    return list(specs.values())
+
+
 def build_image(modal: Any, *, gpu: bool, sources: tuple[str, ...], python: str | None = None,
                 files: tuple[tuple[str, str], ...] = ()) -> Any:
     """A worker image (built lazily by Modal: constructing it needs no network).
 
     Args:
         modal: the imported ``modal`` package.
-        gpu: the CUDA image (torch from PyPI, plus :data:`GPU_EXTRA`) instead of the CPU one.
+        gpu: the CUDA image (torch from PyPI, plus :data:`GPU_EXTRA`: the llm extra and vLLM) instead of the CPU one.
         sources: Python packages/modules added at container start (tensorrag and card modules).
         python: the image's Python (default: this interpreter's minor version).
         files: ``(local path, remote path)`` pairs added at container start (project card files).
     """
-    packages = [pinned(p) for p in (*CPU_PACKAGES, *(GPU_EXTRA if gpu else ()))]
+    packages = gpu_packages() if gpu else [pinned(p) for p in CPU_PACKAGES]
     image = modal.Image.debian_slim(python_version=python or python_version())
     torch = pinned(TORCH.split("==")[0]) if importlib.util.find_spec("torch") else TORCH
     image = image.uv_pip_install(torch) if gpu else image.uv_pip_install(torch, index_url=TORCH_CPU_INDEX)

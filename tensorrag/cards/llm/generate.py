@@ -1,4 +1,4 @@
-"""``llm_generate``, ``llm_vllm_inference`` and ``llm_vllm_serve``: prompts in, generations out.
+"""``llm_generate``, ``llm_vllm_inference`` and ``llm_vllm_serve``: prompts in, generations (or an endpoint) out.
 
 vLLM runs where it is installed and a CUDA GPU is visible (a Modal GPU); elsewhere the same
 table comes from transformers ``generate``, and its ``backend`` column says which one ran.
@@ -14,6 +14,7 @@ import pandas as pd
 from tensorrag.cards.base import BaseCard
 from tensorrag.cards.llm._common import card_error, cuda_available, require
 from tensorrag.cards.llm.loading import base_and_adapter, load_for_inference
+from tensorrag.cards.llm.serve import SERVE_CONFIG, deploy_info, plan, smoke_info, wants_cache
 from tensorrag.cards.previews import json_safe, table_preview
 
 __all__ = ["GenerateCard", "VllmInferenceCard", "VllmServeCard", "generate_table", "split_prompts", "vllm_usable"]
@@ -153,13 +154,13 @@ class VllmInferenceCard(BaseCard):
 
 
 class VllmServeCard(BaseCard):
-    """Check that the merged model serves, and say where and how (see docs/llm.md for a lasting endpoint)."""
+    """Serve the merged model: a Modal vLLM endpoint on Modal, a local smoke test elsewhere (see serve.py)."""
 
     card_type = "llm_vllm_serve"
     display_name = "LLM: vLLM Serve"
     description = (
-        "Smoke-test serving the merged model (vLLM on a GPU, transformers elsewhere) and report the backend, "
-        "a sample completion and the command that serves it."
+        "On Modal: deploy an OpenAI-compatible vLLM endpoint for the merged model and report its URL. "
+        "Elsewhere: one sample completion (vLLM on a GPU, else transformers) and the command that serves it."
     )
     category = "inference"
     execution_mode = "modal"
@@ -171,30 +172,25 @@ class VllmServeCard(BaseCard):
         "prompts": {"type": "string", "default": _PROMPTS},
         "max_tokens": {"type": "integer", "default": 32, "minimum": 1},
         **_SAMPLING,
+        **SERVE_CONFIG,
     }
     input_schema = {"merged_model": "directory"}
     output_schema = {"deployment_info": "json"}
 
+    def cache_token(self, config: dict[str, Any]) -> str | None:
+        """A deployment is never served from cache (the app may be gone); a smoke test is."""
+        return "" if wants_cache(config) else None
+
     def execute(self, config: dict[str, Any], inputs: dict[str, str], storage: Any) -> dict[str, str]:
-        """Generate one sample with the serving backend and describe the deployment (no endpoint is faked)."""
+        """Deploy and check the endpoint, or run one sample locally and say why nothing was deployed."""
         first = split_prompts(config["prompts"])[:1]
-        df = generate_table(self.card_type, {**config, "prompts": first[0] if first else ""}, storage,
-                            inputs["merged_model"], "merged_model", int(config["max_tokens"]), allow_vllm=True)
-        backend = str(df["backend"].iloc[0])
-        info = {
-            "deployment_name": config["deployment_name"],
-            "backend": backend,
-            "served": False,
-            "endpoint_url": None,
-            "model_artifact": inputs["merged_model"],
-            "sample_prompt": df["prompt"].iloc[0],
-            "sample_response": df["response"].iloc[0],
-            "serve_command": (f"vllm serve <load_directory(model_artifact)> --port {config['port']} "
-                              f"--max-num-batched-tokens {config['max_batch_tokens']} "
-                              f"--served-model-name {config['deployment_name']}"),
-            "note": "No long-lived server is started by a pipeline node (it would die with the worker); "
-                    "see docs/llm.md 'Serving' for a Modal web endpoint over this artifact.",
-        }
+        spec = plan(self.card_type, config, storage, "merged_model")
+        if isinstance(spec, str):
+            df = generate_table(self.card_type, {**config, "prompts": first[0] if first else ""}, storage,
+                                inputs["merged_model"], "merged_model", int(config["max_tokens"]), allow_vllm=True)
+            info = smoke_info(config, df, inputs["merged_model"], spec)
+        else:
+            info = deploy_info(self.card_type, config, spec, first[0] if first else None)
         return {"deployment_info": storage.save_json(None, None, "deployment_info", info)}
 
     def get_output_preview(self, outputs: dict[str, str], storage: Any) -> dict[str, Any]:
