@@ -100,7 +100,8 @@ def test_on_modal_the_card_deploys_vllm_and_reports_the_url_modal_gives(s3_runne
     assert spec.store["url"] == s3_runner.store.url
     assert "key" not in spec.store["options"] and "secret" not in spec.store["options"]
     # What the server container ran: vllm serve on the folder it loaded from the store.
-    ran = json.loads(open(on_modal).read())
+    with open(on_modal) as fh:
+        ran = json.load(fh)
     assert ran["argv"][0] == "serve" and "config.json" in ran["files"] and "model.safetensors" in ran["files"]
     assert ran["argv"][2:] == ["--host", "0.0.0.0", "--port", str(port), "--served-model-name", "tiny-v1",
                                "--max-num-batched-tokens", "4096"]

@@ -34,11 +34,11 @@ def main(argv: list[str]) -> int:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             self._send({"object": "list", "data": [{"id": model, "object": "model"}]} if self.path == "/v1/models"
                        else {})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             if req.get("model") != model:
                 self.send_error(404, f"model {req.get('model')!r} is not served")
