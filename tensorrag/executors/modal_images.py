@@ -44,8 +44,8 @@ LLM_EXTRA = (
 )
 #: Pins torch==2.13.0 (== :data:`TORCH`) and admits transformers>=5.10.4; see the module docstring.
 VLLM = "vllm==0.30.0"
-#: The GPU image adds the llm extra (quantisation, multi-device training) and vLLM.
-GPU_EXTRA = (*LLM_EXTRA, VLLM)
+#: What the GPU image adds, by name: the llm extra (quantisation, multi-device training) and vLLM.
+GPU_EXTRA = (*(re.split(r"[<>=!~]", spec)[0] for spec in LLM_EXTRA), VLLM)
 TORCH = "torch==2.13.0"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 #: Where containers keep the Hugging Face cache (a Modal Volume is mounted there when configured).
@@ -73,7 +73,7 @@ def python_version() -> str:
 def gpu_packages() -> list[str]:
     """The GPU image's packages besides torch: the CPU list plus :data:`GPU_EXTRA`, pinned, one spec per name."""
     specs: dict[str, str] = {}
-    for spec in (*CPU_PACKAGES, *GPU_EXTRA):
+    for spec in (*CPU_PACKAGES, *LLM_EXTRA, VLLM):
         name = _NAME.match(spec)
         key = (name.group(0) if name else spec).split("[")[0].lower().replace("_", "-")
         # A later (stricter) spec of a package replaces an earlier one; vLLM keeps its pin (it fixes torch's).
