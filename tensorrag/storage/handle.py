@@ -92,6 +92,16 @@ class CardStorage:
         """Input port -> ref string (the uri, or ``"__mem__/{port}"`` for inputs carried as data)."""
         return dict(self._input_refs)
 
+    def input_artifact(self, port: str) -> ArtifactRef:
+        """The full artifact ref input ``port`` was given (type, uri, sha256, files): for a card that hands it on.
+
+        Raises:
+            ArtifactNotFoundError: ``port`` is not one of this card's inputs.
+        """
+        if port not in self._inputs:
+            raise ArtifactNotFoundError(f"Unknown input port {port!r}. {self._ports_hint()}")
+        return dict(self._inputs[port])
+
     @property
     def saved(self) -> dict[str, ArtifactRef]:
         """Saved key -> artifact ref, in save order (a key saved twice keeps only its last save)."""

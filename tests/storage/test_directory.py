@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tensorrag.errors import ArtifactCorruptError, StorageError
+from tensorrag.errors import ArtifactCorruptError, ArtifactNotFoundError, StorageError
 from tensorrag.storage import CardStorage, open_store
 from tensorrag.storage import directory as d
 from tensorrag.storage.integrity import entry_problems, entry_stamps, verify_entry
@@ -122,6 +122,10 @@ def test_card_handle_store_mode(store: ArtifactStore, tmp_path: Path) -> None:
     h2 = CardStorage(store, "k2", {"model": h.saved["adapter"]})
     assert _tree(h2.load_directory(h2.input_refs["model"])) == _tree(path)
     assert h2.load(h2.input_refs["model"]) == h2.load_directory(h2.input_refs["model"])
+    # The full ref, digest included, for a card that hands the model on (a server reads it itself).
+    assert h2.input_artifact("model") == h.saved["adapter"]
+    with pytest.raises(ArtifactNotFoundError, match=r"Unknown input port 'modle'.*'model'"):
+        h2.input_artifact("modle")
 
 
 def test_payload_mode_round_trip(memory_store: ArtifactStore, tmp_path: Path) -> None:

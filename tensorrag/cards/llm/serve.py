@@ -78,8 +78,7 @@ def plan(card_type: str, config: dict[str, Any], storage: Any, port: str) -> Any
         raise card_error(card_type, config, "modal_secrets",
                          f"the server must read the model from {store.url} and needs its credentials: set "
                          "modal_secrets='NAME' (the modal.Secret of ModalExecutor(secret=...); comma-separate more).")
-    uri = storage.input_refs[port]
-    ref = dict(getattr(storage, "_inputs", {}).get(port) or {"uri": uri})  # its sha256 pins what the server loads
+    ref = storage.input_artifact(port)  # its sha256 pins what the server loads
     try:
         spec = modal_serve.ServeSpec(
             deployment_name=str(config["deployment_name"]),
