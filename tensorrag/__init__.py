@@ -44,17 +44,20 @@ from tensorrag.errors import (
     StorageFullError,
     StoragePermissionError,
     StorageUnavailableError,
+    SweepError,
     TaskCancelledError,
     TaskTimeoutError,
     TensorragError,
     UnauthorizedError,
     UnknownCardTypeError,
     UnknownNodeError,
+    UnknownSweepFieldError,
     UnsafePathError,
     WiringError,
 )
 from tensorrag.pipeline import Edge, Node, Pipeline
 from tensorrag.run import Run
+from tensorrag.sweep import Sweep, SweepResult
 from tensorrag.workspace import Project, Workspace
 
 __all__ = [
@@ -89,12 +92,16 @@ __all__ = [
     "StorageFullError",
     "StoragePermissionError",
     "StorageUnavailableError",
+    "Sweep",
+    "SweepError",
+    "SweepResult",
     "TaskCancelledError",
     "TaskTimeoutError",
     "TensorragError",
     "UnauthorizedError",
     "UnknownCardTypeError",
     "UnknownNodeError",
+    "UnknownSweepFieldError",
     "UnsafePathError",
     "WiringError",
     "Workspace",

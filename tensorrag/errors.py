@@ -20,7 +20,9 @@ error derives from it too (``except KeyError`` still catches an unknown card typ
     │   ├── WiringError              connect() refused an edge                     (ValueError)
     │   ├── DuplicateNodeError       a node id is already taken                    (ValueError)
     │   ├── UnknownNodeError         no node with that id                          (KeyError)
-    │   └── PipelineValidationError  validate() found problems (``.problems``)
+    │   ├── PipelineValidationError  validate() found problems (``.problems``)
+    │   └── SweepError               a sweep's space, metric or options do not fit the pipeline (ValueError)
+    │       └── UnknownSweepFieldError a swept or metric node/field/port that does not exist (KeyError)
     ├── StorageError                 the artifact store failed
     │   ├── ArtifactNotFoundError    no artifact at that ref                       (FileNotFoundError)
     │   ├── ArtifactCorruptError     an artifact's bytes do not match its sha256
@@ -69,12 +71,14 @@ __all__ = [
     "StorageFullError",
     "StoragePermissionError",
     "StorageUnavailableError",
+    "SweepError",
     "TaskCancelledError",
     "TaskTimeoutError",
     "TensorragError",
     "UnauthorizedError",
     "UnknownCardTypeError",
     "UnknownNodeError",
+    "UnknownSweepFieldError",
     "UnsafePathError",
     "WiringError",
 ]
@@ -232,6 +236,41 @@ class PipelineValidationError(PipelineError):
                 where += f".{p['field']}"
             lines.append(f"  - [{where}] {p['message']}")
         super().__init__("\n".join(lines))
+
+
+class SweepError(PipelineError, ValueError):
+    """A sweep cannot be built: its space, metric or options do not fit the pipeline (checked before anything runs).
+
+    Attributes:
+        key: the space key or metric at fault (``"define.hyperparameters.alpha"``), when there is one.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+class UnknownSweepFieldError(SweepError, KeyError):
+    """A sweep names a node, config field or output port that does not exist (with did-you-mean).
+
+    Attributes:
+        key: the space key or metric as given.
+        name: the part that does not exist.
+        available: what exists there.
+    """
+
+    def __init__(self, key: str, what: str, name: str, available: list[str], fix: str = "") -> None:
+        self.name, self.available = name, list(available)
+        close = _close_matches(name, sorted(self.available))
+        msg = f"Sweep {key!r}: no {what} {name!r}."
+        if close:
+            msg += f" Did you mean {' or '.join(repr(c) for c in close)}?"
+        else:
+            msg += f" It has: {name_list(self.available, 12)}."
+        super().__init__(f"{msg} {fix}".rstrip(), key=key)
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
 
 
 class StorageError(TensorragError):

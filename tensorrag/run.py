@@ -81,7 +81,8 @@ def run_pipeline(
         targets: run only these nodes and what they need.
         fail_fast: stop starting nodes after the first failure (running ones finish).
         on_event: callback(s) receiving every event dict (design.md §4), in order.
-        max_workers: parallelism when ``executor`` is a name.
+        max_workers: parallelism: the workers of a named ``executor``; with an Executor instance,
+            at most this many of its tasks at once (never more than its own ``max_workers``).
         project: project folder for artifacts and runs (default: ``TENSORRAG_PROJECT``, else the
             pipeline's name).
         user: user folder (default: ``TENSORRAG_USER`` / ``DEFAULT_USER_ID`` / ``"default"``).
@@ -124,7 +125,7 @@ def run_pipeline(
     })
     engine = Engine(
         pipeline, exe, store, run_id=run.run_id, cache=cache, targets=targets, fail_fast=fail_fast,
-        rerun=run._options["rerun"], listeners=[*listeners],
+        rerun=run._options["rerun"], listeners=[*listeners], max_workers=max_workers,
     )
     graph = shared_dict(pipeline)  # recorded in the manifest; the same dict until the next edit
     run._attach(engine, graph)

@@ -70,6 +70,8 @@ class Engine(NodeSteps):
         rerun: execute these nodes and their descendants even if cached; without ``targets`` only
             they, their descendants and what those need are run.
         listeners: called with every event, in order, one call at a time.
+        max_workers: at most this many tasks in flight, below ``executor.max_workers`` (a sweep's
+            ``max_parallel`` on an executor it did not make); None: the executor's own limit.
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class Engine(NodeSteps):
         fail_fast: bool = False,
         rerun: Iterable[str] | None = None,
         listeners: Iterable[Listener] = (),
+        max_workers: int | None = None,
     ) -> None:
         self.pipeline, self.executor, self.store = pipeline, executor, store
         self.cache, self.fail_fast = cache, fail_fast
@@ -112,7 +115,7 @@ class Engine(NodeSteps):
         self._broken: BaseException | None = None  # pull mode: a worker loop died (an engine bug)
         self._loans: dict[object, Future[None] | None] = {}  # pull mode: worker -> its pool future (None: being lent)
         self._started: dict[str, float] = {}  # pull mode: node -> when a worker took it
-        self._limit = max(1, executor.max_workers)
+        self._limit = max(1, min(executor.max_workers, max_workers or executor.max_workers))
 
     def cancel(self) -> None:
         """Stop the run: nothing new starts; running nodes are abandoned as failed."""
@@ -145,7 +148,7 @@ class Engine(NodeSteps):
 
     def _push_tasks(self) -> None:
         """Submit mode: hand tasks to ``executor.submit``; only this thread changes run state."""
-        inflight, limit = self._inflight, max(1, self.executor.max_workers)
+        inflight, limit = self._inflight, self._limit
         while True:
             while self._ready and len(inflight) < limit and not self._stopping:
                 _, nid = heapq.heappop(self._ready)

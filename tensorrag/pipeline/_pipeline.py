@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # through run, the one module above that pipeline may name
 
     from tensorrag.run import ArtifactStore, Executor, Run
     from tensorrag.run import Listener as RunListener
+    from tensorrag.sweep import Sweep
 
 __all__ = ["Edge", "Listener", "Pipeline"]
 
@@ -557,6 +558,12 @@ class Pipeline:
             fail_fast=fail_fast, on_event=on_event, max_workers=max_workers, project=project, user=user, wait=wait,
             progress=progress, echo=echo, rerun=rerun, save_pipeline=save_pipeline,
         )
+
+    def sweep(self, space: Mapping[str, Any], **options: Any) -> Sweep:
+        """This pipeline over many configs, as one plan: see :class:`tensorrag.sweep.Sweep` (same arguments)."""
+        from tensorrag.sweep import Sweep
+
+        return Sweep(self, space, **options)
 
     def canvas(self, **kwargs: Any) -> Any:
         """Show this pipeline on the notebook canvas (``pip install 'tensorrag[widget]'``).
