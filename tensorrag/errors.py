@@ -259,15 +259,15 @@ class UnknownSweepFieldError(SweepError, KeyError):
         available: what exists there.
     """
 
-    def __init__(self, key: str, what: str, name: str, available: list[str], fix: str = "") -> None:
+    def __init__(self, key: str, where: str, what: str, name: str, available: list[str]) -> None:
         self.name, self.available = name, list(available)
         close = _close_matches(name, sorted(self.available))
-        msg = f"Sweep {key!r}: no {what} {name!r}."
+        msg = f"Sweep {key!r}: {where} has no {what} {name!r}."
         if close:
             msg += f" Did you mean {' or '.join(repr(c) for c in close)}?"
         else:
             msg += f" It has: {name_list(self.available, 12)}."
-        super().__init__(f"{msg} {fix}".rstrip(), key=key)
+        super().__init__(msg, key=key)
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])

@@ -109,13 +109,13 @@ def parse_field(pipeline: Pipeline, key: Any) -> Field:
         if ".".join(parts[:cut]) in pipeline:
             break
     else:
-        raise UnknownSweepFieldError(key, "node", parts[0], [n.id for n in pipeline], f"in pipeline {pipeline.name!r}.")
+        raise UnknownSweepFieldError(key, f"pipeline {pipeline.name!r}", "node", parts[0], [n.id for n in pipeline])
     node = pipeline.node(".".join(parts[:cut]))
     path = tuple(parts[cut:])
     schema = node.card.json_schema() if node.card is not None else {}
     props = schema.get("properties") or {}
     if props and path[0] not in props:
-        raise UnknownSweepFieldError(key, f"config field of node {node.id!r} ({node.card_type})", path[0], list(props))
+        raise UnknownSweepFieldError(key, f"node {node.id!r} ({node.card_type})", "config field", path[0], list(props))
     if len(path) > 1:
         prop = props.get(path[0]) or {}
         current = node.config.get(path[0], prop.get("default"))
@@ -125,7 +125,7 @@ def parse_field(pipeline: Pipeline, key: Any) -> Field:
                 f"{'.'.join(path[1:])!r}. Sweep the field whole: {node.id}.{path[0]}.", key=key)
         inner = prop.get("properties") or {}
         if inner and path[1] not in inner:
-            raise UnknownSweepFieldError(key, f"key of {node.id}.{path[0]}", path[1], list(inner))
+            raise UnknownSweepFieldError(key, f"field {node.id}.{path[0]}", "key", path[1], list(inner))
     return Field(node.id, path)
 
 
@@ -165,10 +165,10 @@ def _metric(pipeline: Pipeline, item: Any, swept: set[str]) -> Metric:
         raise SweepError(f"A metric is (node, port, key), (node, port) or 'node.port.key'; got {text!r}.", key=text)
     node_id, port, key = item[0], item[1], item[2] if len(item) == 3 else None
     if node_id not in pipeline:
-        raise UnknownSweepFieldError(text, "node", node_id, [n.id for n in pipeline], "(the metric's node)")
+        raise UnknownSweepFieldError(text, f"pipeline {pipeline.name!r}", "node", node_id, [n.id for n in pipeline])
     outputs = pipeline.node(node_id).outputs
     if port not in outputs:
-        raise UnknownSweepFieldError(text, f"output port of node {node_id!r}", port, list(outputs))
+        raise UnknownSweepFieldError(text, f"node {node_id!r}", "output port", port, list(outputs))
     if node_id not in swept:
         raise SweepError(
             f"Metric {text!r}: node {node_id!r} is not downstream of any swept field, so every branch would score "
