@@ -8,6 +8,8 @@
         [--module NAME ...]                 # import a module of @card functions / BaseCard classes
         [--from NODE ...]                   # re-run NODE and everything downstream (the rest may be cached)
         [--target NODE ...] [--no-cache] [--create]
+    tensorrag sweep PIPELINE.json SPACE.json [--metric NODE.PORT.KEY] [--mode max|min]
+        [--search grid|random --n N --seed S] [--executor NAME] [--max-parallel N]   # results table + best
     tensorrag validate CARD.py [...]        # AST validation: errors with line numbers, exit 1 if invalid
     tensorrag cards [--project NAME]        # built-in cards (+ the project's own)
     tensorrag projects                      # the projects of --user in --storage
@@ -35,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 from tensorrag.cards.catalog import list_cards
 from tensorrag.cards.validate import validate_card_file
 from tensorrag.cli._run import apply_params, import_card_modules, parse_param, print_sinks, sink_outputs
+from tensorrag.cli._sweep import add_parser as add_sweep_parser
+from tensorrag.cli._sweep import sweep as sweep_command
 from tensorrag.config import get_settings
 from tensorrag.errors import ArtifactNotFoundError, TensorragError
 from tensorrag.pipeline import Pipeline
@@ -55,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args, parser)
+        if args.command == "sweep":
+            return sweep_command(args, lambda: _root(args))
         if args.command == "validate":
             return _validate(args)
         if args.command == "cards":
@@ -110,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     run_p.add_argument("--no-cache", action="store_true", help="execute every node even if cached")
     as_json(run_p, "the run manifest plus 'sink_outputs'")
+
+    add_sweep_parser(sub, where)
 
     val_p = sub.add_parser("validate", help="validate card files by reading their syntax tree (never run)")
     val_p.add_argument("files", nargs="+", metavar="CARD.py", help="card file(s) to validate")
