@@ -153,3 +153,12 @@ def test_a_missing_peer_is_reported_in_its_row_not_raised() -> None:
     assert rows[0].baseline == _peers.MISSING and rows[0].figure is None and rows[0].ok == "-"
     assert rows[1].figure is not None and rows[1].figure > 0
     assert rows[2].baseline == rows[3].baseline == _peers.MISSING
+
+
+def test_the_sweep_benchmark_runs_and_prints_its_ratios(capsys: pytest.CaptureFixture[str]) -> None:
+    import sweep as bench  # benchmarks/sweep.py
+
+    assert bench.main(["--branches", "6", "--sleep", "0.001", "--parallel", "2", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    for case in ("build 6", "sweep 6 x 1 ms, p=2", "per branch, no-op x 6", "loop of p.run()", "load (1/5/15 min)"):
+        assert case in out

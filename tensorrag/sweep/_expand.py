@@ -115,9 +115,9 @@ def expand(pipeline: Pipeline, fields: Mapping[str, Field], branches: list[dict[
         lines = []
         for p in bad[:10]:
             nid, _, index = str(p["node_id"]).rpartition(":")
-            values = ", ".join(f"{k}={v!r}" for k, v in branches[int(index)].items())
+            shown = ", ".join(f"{k}={v!r}" for k, v in branches[int(index)].items())
             field = f".{p['field']}" if p.get("field") else ""
-            lines.append(f"  - branch {index} ({values}): [{nid}{field}] {p['message']}")
+            lines.append(f"  - branch {index} ({shown}): [{nid}{field}] {p['message']}")
         more = f"\n  ... and {len(bad) - 10} more" if len(bad) > 10 else ""
         raise SweepError(f"{len(bad)} branch problem(s) in the sweep of pipeline {pipeline.name!r}:\n"
                          + "\n".join(lines) + more)

@@ -34,7 +34,8 @@ class Branch:
 
     def __init__(self, index: int, config: dict[str, Any], run: Run, node_ids: dict[str, str]) -> None:
         self.index, self.config, self.run, self.node_ids = index, config, run, node_ids
-        self.status, self.error, self.time = "pending", None, 0.0
+        self.status, self.time = "pending", 0.0
+        self.error: str | None = None
         self.metrics: dict[str, float] = {}
 
     @property
@@ -136,7 +137,8 @@ class SweepResult:
             if branch.status not in ("completed", "cached"):
                 continue
             try:
-                branch.metrics[metric.name] = _score(branch.output(metric.node_id, metric.port), metric.key, metric.name)
+                value = branch.output(metric.node_id, metric.port)
+                branch.metrics[metric.name] = _score(value, metric.key, metric.name)
             except TensorragError as exc:
                 branch.error = branch.error or f"metric {metric.name}: {exc}"
         return branch

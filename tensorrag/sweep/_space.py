@@ -227,7 +227,7 @@ def _axis(field: Field, values: Any, search: str) -> Axis:
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalars as Python numbers (configs are JSON)."""
+    """Numpy scalars as Python numbers (configs are JSON)."""
     item = getattr(value, "item", None)
     return item() if callable(item) and type(value).__module__ == "numpy" else value
 

@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-import tensorrag as tr  # noqa: E402
-from tensorrag.demo import build  # noqa: E402
+import tensorrag as tr
+from tensorrag.demo import build
 
 SPACE = {"define.model_type": ["ridge", "lasso"], "define.hyperparameters.alpha": [0.1, 1, 10]}
 METRIC = ("evaluate", "eval_report", "R2")
@@ -45,7 +45,7 @@ def test_the_grid_is_one_plan_with_the_upstream_shared(grid):
 
 
 def test_table_and_best_match_the_branches_run_one_by_one(grid, tmp_path):
-    _, sweep, result = grid
+    _, _, result = grid
     table = result.table
     assert list(table.columns) == [*SPACE, R2, "status", "time", "error"]
     assert table.index.name == "branch" and len(table) == 6
@@ -71,7 +71,7 @@ def test_table_and_best_match_the_branches_run_one_by_one(grid, tmp_path):
 
 
 def test_best_pipeline_has_the_best_config_filled_in(grid, tmp_path):
-    _, sweep, result = grid
+    _, _, result = grid
     best = result.best
     p = result.best_pipeline
     assert isinstance(p, tr.Pipeline) and len(p) == 6 and p.name == "regression"
@@ -83,7 +83,7 @@ def test_best_pipeline_has_the_best_config_filled_in(grid, tmp_path):
 
 
 def test_min_mode_picks_the_other_end(grid):
-    _, sweep, result = grid
+    _, _, result = grid
     worst = build().sweep(SPACE, metric=METRIC, mode="min")
     again = worst.run(storage=grid[0], echo=False)  # all cached
     assert set(again.table["status"]) == {"cached"}

@@ -12,11 +12,11 @@ import pytest
 
 pytest.importorskip("modal")
 
-import tensorrag as tr  # noqa: E402
-from tensorrag.executors.modal import ModalExecutor  # noqa: E402
-from tensorrag.executors.runtime import run_wire  # noqa: E402
-from tensorrag.executors.worker import dumps, loads  # noqa: E402
-from tests.sweep import cards as C  # noqa: E402
+import tensorrag as tr
+from tensorrag.executors.modal import ModalExecutor
+from tensorrag.executors.runtime import run_wire
+from tensorrag.executors.worker import dumps, loads
+from tests.sweep import cards as C
 
 
 class ThreadTransport:

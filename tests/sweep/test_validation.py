@@ -57,7 +57,8 @@ def test_bad_spaces_and_options(space, kwargs, words):
 
 @pytest.mark.parametrize(("metric", "error", "words"), [
     (("fti", "report", "loss"), UnknownSweepFieldError, "has no node 'fti'. Did you mean 'fit'?"),
-    (("fit", "reprot", "loss"), UnknownSweepFieldError, "node 'fit' has no output port 'reprot'. Did you mean 'report'?"),
+    (("fit", "reprot", "loss"), UnknownSweepFieldError,
+     "node 'fit' has no output port 'reprot'. Did you mean 'report'?"),
     ("fit.reprot.loss", UnknownSweepFieldError, "Did you mean 'report'?"),
     (("src", "data", "n"), SweepError, "node 'src' is not downstream of any swept field"),
     (("fit",), SweepError, "A metric is (node, port, key)"),
