@@ -75,6 +75,8 @@ class TestHierarchy:
             "StorageFullError": OSError,
             "TaskTimeoutError": TimeoutError,
             "UnauthorizedError": PermissionError,
+            "SweepError": ValueError,
+            "UnknownSweepFieldError": KeyError,
         }
         parsed = {name: base for name, _, base in TREE if base}
         assert {k: getattr(builtins, v) for k, v in parsed.items()} == expected
