@@ -57,6 +57,8 @@ def pipeline_to_python(pipeline: Pipeline, variable: str = "p") -> str:
         if rest:
             args.append(f"**{_literal(rest)}")
         lines.append(f"{variable}.add({', '.join(args)})")
+        if node.disabled:
+            lines.append(f"{variable}.disable({node.id!r})")
     for e in pipeline.edges:
         lines.append(f"{variable}.connect({e.source!r}, {e.source_output!r}, {e.target!r}, {e.target_input!r})")
     return "\n".join(lines) + "\n"

@@ -4,7 +4,7 @@ Graph document (design.md §3) — the React Flow state of the original, plus a 
 
     {"schema_version": 1, "name": "...",
      "nodes": [{"id", "type": "cardNode", "position": {"x", "y"},
-                "data": {"card_type", "config", "cardSchema"?, "resources"?}}],
+                "data": {"card_type", "config", "cardSchema"?, "resources"?, "cache"?, "disabled"?}}],
      "edges": [{"id", "source", "target", "sourceHandle", "targetHandle",
                 "data": {"source_output", "target_input"}}],
      "nodeCounter": int}
@@ -91,6 +91,7 @@ class NodeSpec:
     card_schema: dict[str, Any] | None = None
     node_type: str = "cardNode"
     cache: bool = True  # saved as data.cache = false only when off (older files have no key)
+    disabled: bool = False  # saved as data.disabled = true only when on: runs skip it and its descendants
     extra: dict[str, Any] = field(default_factory=dict)  # unknown node keys, kept verbatim
     data_extra: dict[str, Any] = field(default_factory=dict)  # unknown data keys, kept verbatim
 
@@ -101,6 +102,8 @@ class NodeSpec:
             data["resources"] = json_copy(self.resources)
         if not self.cache:
             data["cache"] = False
+        if self.disabled:
+            data["disabled"] = True
         if self.card_schema is not None:
             data["cardSchema"] = json_copy(self.card_schema)
         data.update(json_copy(self.data_extra))
@@ -237,7 +240,10 @@ def _node_from_dict(raw: Any, index: int) -> NodeSpec:
     cache = data.get("cache", True)
     if not isinstance(cache, bool):
         raise SpecError(f"{where}.data.cache must be true or false (node {node_id!r}); got {cache!r}.")
-    known_data = {"card_type", "config", "cardSchema", "resources", "cache"}
+    disabled = data.get("disabled", False)
+    if not isinstance(disabled, bool):
+        raise SpecError(f"{where}.data.disabled must be true or false (node {node_id!r}); got {disabled!r}.")
+    known_data = {"card_type", "config", "cardSchema", "resources", "cache", "disabled"}
     known_node = {"id", "type", "position", "data", "config"}
     node_type = raw.get("type", "cardNode")
     if node_type not in ("cardNode", "custom"):
@@ -251,6 +257,7 @@ def _node_from_dict(raw: Any, index: int) -> NodeSpec:
         card_schema=json_copy(schema) if isinstance(schema, dict) else None,
         node_type=node_type,
         cache=cache,
+        disabled=disabled,
         extra={k: json_copy(v) for k, v in raw.items() if k not in known_node},
         data_extra={k: json_copy(v) for k, v in data.items() if k not in known_data},
     )

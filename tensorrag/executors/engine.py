@@ -16,6 +16,8 @@ Algorithm (in the spirit of dask's ``get_async``):
   hand-off per node. The engine thread then keeps only deadlines and cancel. Either way one thread
   at a time changes run state or calls listeners (:mod:`tensorrag.executors.steps`), so listeners
   never run concurrently and events keep their order.
+* **Disabled nodes.** A disabled node and its descendants are not planned; they are ``skipped``
+  from the start with the reason (``upstream node 'x' is disabled``) and do not fail the run.
 * **Failure.** A failed node's descendants become ``skipped``; independent branches go on
   (``fail_fast`` stops starting new nodes instead). Timeouts and ``cancel()`` end nodes the
   same way. Every run ends in a terminal state with a ``pipeline_completion`` event.
@@ -99,7 +101,7 @@ class Engine(NodeSteps):
         self._attention = threading.Event()  # pull mode: the engine thread has something to look at
         self._log_limits = (get_settings().max_log_lines, get_settings().max_log_chars)
         self._logged, self._card_refs, self._pulling, self.lazy_previews = {}, {}, False, False
-        self._plan, self._fresh = make_plan(pipeline, targets, rerun)
+        self._plan, self._fresh, self._bypassed = make_plan(pipeline, targets, rerun)
         # Refuse what cannot run, first (with resources: "auto" routes a node by them).
         self.executor.preflight_nodes([(p.card, p.resources) for p in self._plan.values()])
         self._store_wire = store.to_wire()
@@ -108,6 +110,8 @@ class Engine(NodeSteps):
             pipeline=pipeline.name,
             nodes={nid: NodeRecord(nid, p.card.card_type, output_type=p.output_type) for nid, p in self._plan.items()},
         )
+        for nid in self._bypassed:  # disabled nodes and their descendants: in the manifest, never planned
+            self.state.nodes[nid] = NodeRecord(nid, pipeline.nodes[nid].card_type)
         self._ready, self._waiting = [], {}
         self._inflight: dict[str, tuple[Any, float | None]] = {}  # node -> (future or worker, deadline)
         self._stopping, self._over = False, False  # over: the run has ended, idle workers leave
@@ -128,6 +132,8 @@ class Engine(NodeSteps):
         t0 = time.perf_counter()
         for nid in self._plan:
             self._status(nid, "pending")
+        for nid, why in self._bypassed.items():
+            self._status(nid, "skipped", why)
         self._waiting = {nid: p.parents for nid, p in self._plan.items()}
         self._ready = [(p.rank, nid) for nid, p in self._plan.items() if p.parents == 0]
         heapq.heapify(self._ready)

@@ -1,4 +1,8 @@
-"""The engine's plan: the selected nodes in order, each with its card, filled config, inputs and children."""
+"""The engine's plan: the selected nodes in order, each with its card, filled config, inputs and children.
+
+Disabled nodes and their descendants (:func:`tensorrag.pipeline._bypass.bypassed`) are left out of
+the plan, unchecked; the engine records them ``skipped`` with the reason.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tensorrag.errors import ArgumentError, PipelineValidationError
 from tensorrag.executors.caching import refresh_cards
+from tensorrag.pipeline._bypass import bypassed
 from tensorrag.pipeline._memo import memoised
 from tensorrag.spec import json_copy
 
@@ -56,8 +61,11 @@ class NodePlan:
 
 def make_plan(
     p: Pipeline, targets: Iterable[str] | None, rerun: Iterable[str] | None
-) -> tuple[dict[str, NodePlan], set[str]]:
-    """The plan of the selected nodes, and the nodes that must execute even if cached.
+) -> tuple[dict[str, NodePlan], set[str], dict[str, str]]:
+    """The plan of the selected nodes, the nodes that must execute even if cached, and the skipped ones.
+
+    The third item maps each selected node a run skips because it or an ancestor is disabled to
+    the reason; those nodes are not in the plan.
 
     Raises:
         PipelineValidationError: the selected part of the pipeline is invalid.
@@ -79,29 +87,32 @@ def make_plan(
             f"Cannot re-run node(s) {', '.join(map(repr, outside))}: not part of this run, which covers the "
             f"targets {sorted(wanted)} and what they need. Add them to targets, or drop targets."
         )
+    skipped = bypassed(p, selected)
+    selected -= skipped.keys()
     refresh_cards(p, selected)
     # Kept until the next edit (every run of an unchanged pipeline plans the same); fingerprints are
     # read per run, since a helper redefined in a notebook changes them without an edit.
-    name = f"plan:{sorted(selected) if targets is not None else '*'}:{sorted(fresh)}"
-    plan, fresh = memoised(p, name, lambda _: _plan(p, targets, selected, fresh))
+    partial = targets is not None or bool(skipped)
+    name = f"plan:{sorted(selected) if partial else '*'}:{sorted(fresh)}"
+    plan, fresh = memoised(p, name, lambda _: _plan(p, partial, selected, fresh))
     fingerprints: dict[type[BaseCard], str] = {}  # once per card class and run
     for item in plan.values():
         card = item.card
         if card not in fingerprints:
             fingerprints[card] = card.fingerprint()
         item.fingerprint = fingerprints[card]
-    return plan, fresh
+    return plan, fresh, skipped
 
 
 def _plan(
-    p: Pipeline, targets: Iterable[str] | None, selected: set[str], fresh: set[str]
+    p: Pipeline, partial: bool, selected: set[str], fresh: set[str]
 ) -> tuple[dict[str, NodePlan], set[str]]:
     problems = p.problems()
-    if targets is not None:  # a partial run needs only its own part to be valid
+    if partial:  # a partial run (targets, or disabled nodes left out) needs only its own part to be valid
         problems = [x for x in problems if x.get("node_id") in selected or x.get("node_id") is None]
     if problems:
         raise PipelineValidationError(problems, p.name)
-    order = p.topological_order(selected) if targets is not None else p.topological_order()
+    order = p.topological_order(selected) if partial else p.topological_order()
     plan: dict[str, NodePlan] = {}
     for rank, nid in enumerate(order):
         node = p.nodes[nid]

@@ -87,6 +87,7 @@ class NodeSteps:
     cache: bool
     listeners: list[Listener]
     _plan: dict[str, NodePlan]
+    _bypassed: dict[str, str]  # skipped because disabled (the node or an ancestor) -> why
     _fresh: set[str]
     _store_wire: dict[str, Any] | None
     _owners: dict[str, str]  # cache key -> node computing it now
@@ -433,7 +434,7 @@ class NodeSteps:
                 self._status(nid, "skipped", "cancelled" if self._cancelled.is_set() else "not run")
         self.state.execution_time = round(time.perf_counter() - t0, 6)
         self.state.finished_at = now_iso()
-        statuses = {rec.status for rec in nodes.values()}
+        statuses = {rec.status for nid, rec in nodes.items() if nid not in self._bypassed}  # disabled: by choice
         if self._cancelled.is_set():
             self.state.status = "cancelled"
         elif "failed" in statuses or "skipped" in statuses:

@@ -17,6 +17,7 @@ The package, one job per module:
 * ``_checks``: what ``validate`` and ``connect`` refuse, and how they word it.
 * ``_graph``: pure graph algorithms over node ids and edges (one adjacency builder).
 * ``_document``: the ``_pipeline.json`` document, files, and ``replace`` staging.
+* ``_bypass``: disabled nodes (``disable``/``enable``) and what a run skips because of them.
 """
 
 from tensorrag.pipeline._node import Node

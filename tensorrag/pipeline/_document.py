@@ -83,7 +83,8 @@ def load_spec(pipeline: Pipeline, spec: GraphSpec) -> None:
             "data_extra": ns.data_extra,
         }
         node = Node(
-            pipeline, ns.id, ns.card_type, card, dict(ns.config), dict(ns.position), ns.resources, extra, ns.cache
+            pipeline, ns.id, ns.card_type, card, dict(ns.config), dict(ns.position), ns.resources, extra, ns.cache,
+            ns.disabled,
         )
         node.load_error = load_error
         pipeline._nodes[ns.id] = node

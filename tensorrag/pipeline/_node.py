@@ -27,6 +27,7 @@ class Node:
         card_type: the card's registry name.
         card: the card class, or None when the type is unknown (``validate`` reports it).
         cache: False when the node never uses the cache (always runs, never commits an entry).
+        disabled: True when runs skip the node and its descendants (``Pipeline.disable``); it stays in the graph.
     """
 
     __slots__ = (
@@ -38,6 +39,7 @@ class Node:
         "cache",
         "card",
         "card_type",
+        "disabled",
         "id",
         "load_error",
         "position",
@@ -55,6 +57,7 @@ class Node:
         resources: dict[str, Any] | None,
         spec_extra: dict[str, Any] | None = None,
         cache: bool = True,
+        disabled: bool = False,
     ) -> None:
         self._pipeline = pipeline
         self.id = id
@@ -64,6 +67,7 @@ class Node:
         self.position = position
         self.resources = resources
         self.cache = cache
+        self.disabled = disabled
         self._spec_extra = spec_extra or {}
         self.load_error: str | None = None  # why a registered card type could not be loaded
         self._memo: tuple[Any, Any, dict[str, Any], list[dict[str, str]]] | None = None
@@ -135,6 +139,7 @@ class Node:
             position=dict(self.position),
             resources=json_copy(self.resources) if self.resources else None,
             cache=self.cache,
+            disabled=self.disabled,
             **json_copy(self._spec_extra),
         )
 

@@ -31,6 +31,7 @@ from tensorrag.errors import (
     check_keywords,
 )
 from tensorrag.pipeline import _checks, _document, _graph
+from tensorrag.pipeline._bypass import BypassMixin
 from tensorrag.pipeline._index import EdgeIndex
 from tensorrag.pipeline._memo import memoised
 from tensorrag.pipeline._node import Node
@@ -52,7 +53,7 @@ Edge = EdgeSpec
 Listener = Callable[[dict[str, Any]], None]
 
 
-class Pipeline:
+class Pipeline(BypassMixin):
     """A DAG of card nodes; see the module docstring.
 
     Args:

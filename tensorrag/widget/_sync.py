@@ -138,6 +138,8 @@ def apply_document(pipeline: Pipeline, doc: Any) -> EditResult:
             attempt("resources", nid, None, pipeline.set_resources, nid, ns.resources)
         if node.cache != ns.cache:
             attempt("cache", nid, None, pipeline.set_cache, nid, ns.cache)
+        if node.disabled != ns.disabled:
+            attempt("disable", nid, None, pipeline.set_disabled, nid, ns.disabled)
     # 5. new edges
     have = {_edge_key(e) for e in pipeline.edges}
     for key, edge in wanted_edges.items():
@@ -154,6 +156,8 @@ def _add(pipeline: Pipeline, ns: NodeSpec) -> None:
     )
     if len(plain) != len(ns.config):  # config keys named like add()'s own arguments
         pipeline.set_config(ns.id, ns.config)
+    if ns.disabled:
+        pipeline.disable(ns.id)
 
 
 def _position(pos: Any) -> dict[str, float]:
