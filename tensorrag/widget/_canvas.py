@@ -41,6 +41,7 @@ from tensorrag.pipeline import Pipeline
 from tensorrag.run import run_pipeline
 from tensorrag.storage import open_store
 from tensorrag.widget._editor import CardEditor
+from tensorrag.widget._source import card_source
 from tensorrag.widget._sync import EditError, apply_document, build_palette
 from tensorrag.widget._throttle import Throttle
 
@@ -363,6 +364,8 @@ class Canvas(anywidget.AnyWidget):
                 self.send({"type": "python", "source": self.to_python()})
             elif kind == "sync":
                 self.sync()
+            elif kind == "card_source":
+                self.send(card_source(self.pipeline, str(content.get("node_id"))))
             else:
                 self._notify(f"Unknown canvas command {kind!r}.", op=str(kind))
         except (TensorragError, FileNotFoundError, KeyError) as exc:

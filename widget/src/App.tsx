@@ -42,6 +42,8 @@ import { EdgeOverlay } from "./components/EdgeOverlay";
 import { BIG_GRAPH, LOD_ZOOM, NODE_WIDTH, nodeHeight } from "./geometry";
 import { CardPanel } from "./components/CardPanel";
 import type { CardFiles } from "./cardFiles";
+import { useEditing } from "./useEditing";
+import { useColorMode } from "./theme";
 
 const nodeTypes = { card: CardNode };
 const edgeTypes = { labelled: LabelledEdge };
@@ -67,6 +69,7 @@ function nodeData(n: DocNode, card: CardInfo | undefined): CardNodeData {
     outputs: Object.entries(card?.outputs ?? {}),
     unknown: !card,
     configKey: JSON.stringify(n.data.config ?? {}),
+    disabled: !!n.data.disabled,
   };
 }
 
@@ -76,6 +79,7 @@ function sameData(a: CardNodeData, b: CardNodeData): boolean {
     a.title === b.title &&
     a.category === b.category &&
     a.configKey === b.configKey &&
+    a.disabled === b.disabled &&
     JSON.stringify(a.inputs) === JSON.stringify(b.inputs) &&
     JSON.stringify(a.outputs) === JSON.stringify(b.outputs)
   );
@@ -189,7 +193,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
   }, []);
 
   /** Assign a new document: the kernel replays it through the Pipeline and answers with the truth. */
-  const commit = useCallback(
+  const commitRaw = useCallback(
     (next: GraphDoc) => {
       committed.current = next;
       model.set("graph", next);
@@ -197,6 +201,9 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
     },
     [model],
   );
+  const edit = useEditing({ model, rf, docRef, commitRaw, cards, setNodes, setSelected, root, toast });
+  const commit = edit.commit; // every edit is recorded for undo
+  const colorMode = useColorMode();
 
   // The document (or the palette) changed: rebuild the flow, keeping unchanged node objects.
   const seenIds = useRef<string>((doc?.nodes ?? []).map((n) => n.id).join("\n"));
@@ -359,6 +366,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
         e.stopPropagation();
         return;
       }
+      if (edit.onKey(e)) return;
       if (e.key === "Delete" || e.key === "Backspace") {
         if (removeSelection()) {
           e.preventDefault();
@@ -370,7 +378,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
       if (["Shift", "Control", "Meta", "Alt"].includes(e.key)) return; // React Flow's selection keys
       if (!e.ctrlKey && !e.metaKey && !e.altKey) e.stopPropagation();
     },
-    [removeSelection],
+    [removeSelection, edit],
   );
 
   const send = useCallback((msg: object) => model.send(msg), [model]);
@@ -387,10 +395,12 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
   return (
     <CanvasContext.Provider value={ctx}>
       <div
-        className="trc-root"
+        className={`trc-root${colorMode === "dark" ? " trc-dark" : ""}`}
         ref={root}
         tabIndex={-1}
         data-lm-suppress-shortcuts="true"
+        data-jp-suppress-context-menu="true"
+        data-theme={colorMode}
         onKeyDown={onKeyDown}
         onMouseDown={(e) => {
           if (!isTyping(e.target) && !(e.target as HTMLElement).closest("button,a,[tabindex='0']")) root.current?.focus({ preventScroll: true });
@@ -419,6 +429,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
             ■ Cancel
           </button>
           <span className="trc-sep" />
+          {edit.buttons}
           <button type="button" className="trc-btn" onClick={runLayout} data-testid="btn-layout">
             Layout
           </button>
@@ -428,7 +439,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
           <button type="button" className="trc-btn" onClick={() => send({ type: "save" })} data-testid="btn-save">
             Save
           </button>
-          <button type="button" className="trc-btn" onClick={() => send({ type: "load" })} data-testid="btn-load">
+          <button type="button" className="trc-btn" onClick={edit.load} data-testid="btn-load">
             Load
           </button>
           <button type="button" className="trc-btn" onClick={() => send({ type: "to_python" })} data-testid="btn-code">
@@ -462,6 +473,10 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
               onNodeDragStop={onNodeDragStop}
               onNodeClick={(_e, n) => setSelected(n.id)}
               onPaneClick={() => setSelected(null)}
+              onNodeContextMenu={edit.nodeMenu}
+              onPaneContextMenu={edit.paneMenu}
+              onSelectionContextMenu={(e, ns) => ns[0] && edit.nodeMenu(e, ns[0])}
+              colorMode={colorMode}
               deleteKeyCode={null}
               defaultViewport={initialViewport}
               minZoom={MIN_ZOOM}
@@ -474,6 +489,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
               {lod ? <EdgeOverlay nodes={nodes} edges={edges} /> : null}
               {!big ? <MiniMap pannable zoomable style={{ width: 150, height: 96 }} nodeColor={(n) => String((n.data as CardNodeData).color)} /> : null}
               <ConnectionHint cards={cards} />
+              {edit.findPanel}
               <Panel position="top-center">
                 <div className="trc-toasts" data-testid="toasts">
                   {toasts.map((t) => (
@@ -507,6 +523,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
           {cardFiles && showCards ? <CardPanel files={cardFiles} onClose={() => setShowCards(false)} /> : null}
         </div>
         {showConsole ? <Console onClose={() => setShowConsole(false)} /> : null}
+        {edit.overlay}
         {code !== null ? (
           <div className="trc-modal" role="dialog" data-testid="code">
             <div className="trc-modal-box">

@@ -1,6 +1,8 @@
 // anywidget entry: render the canvas for one model into `el` (and `mountWeb` for the server's page). React Flow's stylesheet ships in index.css.
 import "@xyflow/react/dist/style.css";
 import "./styles.css";
+import "./theme.css";
+import "./edit.css";
 import { createRoot } from "react-dom/client";
 import { ReactFlowProvider } from "@xyflow/react";
 import type { RenderProps } from "@anywidget/types";

@@ -174,6 +174,8 @@ export class RestModel implements Model {
       case "image":
         await this.image(String(msg.node_id), String(msg.port));
         break;
+      case "card_source":
+        throw new Error("This page shows card source in the Cards panel: open the card's file there.");
       default:
         throw new Error(`Unknown canvas command ${JSON.stringify(msg?.type)}.`);
     }

@@ -15,6 +15,8 @@ export interface CardNodeData extends Record<string, unknown> {
   outputs: [string, string][];
   unknown: boolean;
   configKey: string;
+  /** Runs skip this node and its descendants (data.disabled). */
+  disabled?: boolean;
 }
 
 export type CardFlowNode = Node<CardNodeData, "card">;
@@ -54,7 +56,7 @@ function CardNodeView({ id, data, selected }: NodeProps<CardFlowNode>) {
   const rows = data.inputs.length + data.outputs.length;
   const classes = `trc-node${status ? ` trc-status-${status}` : ""}${selected ? " trc-selected" : ""}${
     data.unknown ? " trc-unknown" : ""
-  }`;
+  }${data.disabled ? " trc-disabled" : ""}`;
   if (compact) {
     // A big graph seen from afar: a box of the same size with the title (ports are unreadable here;
     // the edges are drawn by the canvas). Zoom in and the full card comes back.
@@ -79,6 +81,7 @@ function CardNodeView({ id, data, selected }: NodeProps<CardFlowNode>) {
     >
       <div className="trc-node-head">
         <span className="trc-node-title">{data.title}</span>
+        {data.disabled ? <span className="trc-badge trc-badge-disabled" title="Disabled: runs skip it and its descendants">off</span> : null}
         {status ? <span className={`trc-badge trc-badge-${status}`}>{status}</span> : null}
       </div>
       <div className="trc-node-sub">
