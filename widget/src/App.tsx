@@ -514,7 +514,10 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
             <Inspector
               node={selectedNode}
               running={running}
-              onClose={() => setSelected(null)}
+              onClose={() => {
+                setSelected(null);
+                root.current?.focus({ preventScroll: true }); // the keys (Delete, Ctrl+C) stay with the canvas
+              }}
               onConfig={(id: string, config: JsonObject) => commit(setConfig(docRef.current, id, config))}
               onRemove={(id: string) => commit(removeItems(docRef.current, new Set([id]), new Set()))}
               onRunTo={(id: string) => send({ type: "run_to", node_id: id })}
