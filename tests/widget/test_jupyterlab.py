@@ -34,6 +34,8 @@ if WHY:
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
+from .jupyterlab_edit import editing_steps  # noqa: E402
+
 ARTIFACTS = ROOT / "test-artifacts"
 NOTEBOOK = [
     # 0: build the demo pipeline and show its canvas
@@ -141,3 +143,5 @@ def _scenario(page: Page, lab: JupyterLab) -> None:
     out = run_in_new_cell(page, "print('CONFIG', dict(p.nodes['split'].config))")
     assert "'test_ratio': 0.25" in out
     assert Path(ARTIFACTS / "jupyterlab-4-evaluate-preview.png").is_file()
+
+    editing_steps(page, canvas, shot)  # undo, copy/paste, find, context menu, disable, dark theme
