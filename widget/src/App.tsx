@@ -43,7 +43,6 @@ import { BIG_GRAPH, LOD_ZOOM, NODE_WIDTH, nodeHeight } from "./geometry";
 import { CardPanel } from "./components/CardPanel";
 import type { CardFiles } from "./cardFiles";
 import { useEditing } from "./useEditing";
-import { useColorMode } from "./theme";
 
 const nodeTypes = { card: CardNode };
 const edgeTypes = { labelled: LabelledEdge };
@@ -203,7 +202,6 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
   );
   const edit = useEditing({ model, rf, docRef, commitRaw, cards, setNodes, setSelected, root, toast });
   const commit = edit.commit; // every edit is recorded for undo
-  const colorMode = useColorMode();
 
   // The document (or the palette) changed: rebuild the flow, keeping unchanged node objects.
   const seenIds = useRef<string>((doc?.nodes ?? []).map((n) => n.id).join("\n"));
@@ -395,12 +393,10 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
   return (
     <CanvasContext.Provider value={ctx}>
       <div
-        className={`trc-root${colorMode === "dark" ? " trc-dark" : ""}`}
+        {...edit.rootProps}
         ref={root}
         tabIndex={-1}
         data-lm-suppress-shortcuts="true"
-        data-jp-suppress-context-menu="true"
-        data-theme={colorMode}
         onKeyDown={onKeyDown}
         onMouseDown={(e) => {
           if (!isTyping(e.target) && !(e.target as HTMLElement).closest("button,a,[tabindex='0']")) root.current?.focus({ preventScroll: true });
@@ -473,10 +469,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
               onNodeDragStop={onNodeDragStop}
               onNodeClick={(_e, n) => setSelected(n.id)}
               onPaneClick={() => setSelected(null)}
-              onNodeContextMenu={edit.nodeMenu}
-              onPaneContextMenu={edit.paneMenu}
-              onSelectionContextMenu={(e, ns) => ns[0] && edit.nodeMenu(e, ns[0])}
-              colorMode={colorMode}
+              {...edit.flowProps}
               deleteKeyCode={null}
               defaultViewport={initialViewport}
               minZoom={MIN_ZOOM}
@@ -514,10 +507,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
             <Inspector
               node={selectedNode}
               running={running}
-              onClose={() => {
-                setSelected(null);
-                root.current?.focus({ preventScroll: true }); // the keys (Delete, Ctrl+C) stay with the canvas
-              }}
+              onClose={edit.closeInspector}
               onConfig={(id: string, config: JsonObject) => commit(setConfig(docRef.current, id, config))}
               onRemove={(id: string) => commit(removeItems(docRef.current, new Set([id]), new Set()))}
               onRunTo={(id: string) => send({ type: "run_to", node_id: id })}

@@ -1,7 +1,7 @@
 // Editing the canvas beyond single gestures: undo/redo, copy/paste/duplicate, select all, find, the
 // right-click menu, disabling nodes and showing a card's source. App hooks it in with a few lines.
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore, type Dispatch, type SetStateAction } from "react";
-import { Panel, type Edge, type ReactFlowInstance } from "@xyflow/react";
+import { Panel, type Edge, type Node, type ReactFlowInstance } from "@xyflow/react";
 import { useTraitSelect, type Model } from "./store";
 import type { CardInfo, GraphDoc } from "./types";
 import { historyFor } from "./history";
@@ -10,6 +10,7 @@ import { removeItems } from "./graph";
 import { ContextMenu, type MenuItem, type MenuState } from "./components/ContextMenu";
 import { Find } from "./components/Find";
 import type { CardFlowNode } from "./components/CardNode";
+import { useColorMode } from "./theme";
 
 const JUMP_ZOOM = 1;
 const mod = typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform) ? "⌘" : "Ctrl+";
@@ -279,6 +280,27 @@ export function useEditing(a: EditingArgs) {
   );
 
   const closeMenu = useCallback(() => setMenu(null), []);
+  const closeInspector = useCallback(() => {
+    setSelected(null);
+    root.current?.focus({ preventScroll: true }); // the keys (Delete, Ctrl+C) stay with the canvas
+  }, [setSelected, root]);
+
+  const colorMode = useColorMode();
+  /** Spread on the canvas root: the theme class, and JupyterLab's cell menu kept off the canvas. */
+  const rootProps = {
+    className: `trc-root${colorMode === "dark" ? " trc-dark" : ""}`,
+    "data-theme": colorMode,
+    "data-jp-suppress-context-menu": "true",
+  };
+  /** Spread on <ReactFlow>: our menus and React Flow's own colours for the theme. */
+  const flowProps = {
+    onNodeContextMenu: nodeMenu,
+    onPaneContextMenu: paneMenu,
+    onSelectionContextMenu: (e: React.MouseEvent, ns: Node[]) => {
+      if (ns[0]) nodeMenu(e, ns[0] as CardFlowNode);
+    },
+    colorMode,
+  };
 
   const buttons = (
     <>
@@ -319,5 +341,5 @@ export function useEditing(a: EditingArgs) {
     </>
   );
 
-  return { commit, onKey, nodeMenu, paneMenu, load, buttons, findPanel, overlay };
+  return { commit, onKey, load, closeInspector, rootProps, flowProps, buttons, findPanel, overlay };
 }
