@@ -304,7 +304,7 @@ class Run:
 
     @property
     def ok(self) -> bool:
-        """True when the run ended and every selected node completed or was cached."""
+        """True when the run ended and every selected node completed or was cached (disabled ones aside)."""
         return self._done.is_set() and self._state.status == "completed"
 
     @property

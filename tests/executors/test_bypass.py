@@ -71,3 +71,20 @@ def test_run_to_a_node_below_a_disabled_one_skips_it(tmp_path) -> None:
     assert run.status == {"a": "skipped", "b": "skipped", "c": "skipped"}
     assert messages(run)["c"] == "upstream node 'a' is disabled"
     assert not marks.exists()
+
+
+def test_resume_keeps_disabled_nodes_skipped_until_enabled(tmp_path) -> None:
+    flag = tmp_path / "fail.flag"
+    flag.write_text("fail")
+    p = tr.Pipeline("bypass-resume")
+    p.add(C.t_source, id="a")
+    p.add(C.t_flag_fail, id="f", flag=str(flag))
+    p.add(C.t_double, id="off")
+    p.connect("a", "f")
+    p.connect("a", "off")
+    p.disable("off")
+    run = p.run(storage=tmp_path / "store", executor=LocalExecutor(max_workers=2))
+    assert run.status == {"a": "completed", "f": "failed", "off": "skipped"} and run.state == "failed"
+    flag.unlink()
+    resumed = run.resume()
+    assert resumed.status == {"a": "cached", "f": "completed", "off": "skipped"} and resumed.ok
