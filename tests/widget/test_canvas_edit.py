@@ -190,6 +190,24 @@ def test_undo_of_load_and_of_a_config_edit(page: Page, demo_state) -> None:
     assert next(n for n in last_graph(page)["nodes"] if n["id"] == "split")["data"]["config"]["test_ratio"] == 0.2
 
 
+def test_undo_keeps_what_python_changed_meanwhile(page: Page) -> None:
+    page.locator('[data-testid="node-evaluate"]').click()
+    page.click('[aria-label="Close panel"]')
+    page.keyboard.press("Delete")
+    # Python adds a node and reconfigures another before the user undoes the delete
+    graph = copy.deepcopy(page.evaluate("window.model.get('graph')"))
+    graph["nodes"].append({"id": "from_python", "type": "cardNode", "position": {"x": 0, "y": 400},
+                           "data": {"card_type": "model_define", "config": {"model_type": "lasso"}}})
+    graph["nodes"][0]["data"]["config"]["sample_name"] = "iris"
+    page.evaluate("g => window.model.fromPython('graph', g)", graph)
+    focus_canvas(page)
+    page.keyboard.press("Control+z")
+    back = last_graph(page)
+    assert node_ids(back) == [*DEMO_IDS, "from_python"]
+    assert back["nodes"][0]["data"]["config"]["sample_name"] == "iris"
+    assert ("train", "trained_model", "evaluate", "trained_model") in edge_keys(back)
+
+
 # --------------------------------------------------------------------------- copy / paste / duplicate / select all
 
 
