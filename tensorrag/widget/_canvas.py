@@ -41,6 +41,7 @@ from tensorrag.pipeline import Pipeline
 from tensorrag.run import run_pipeline
 from tensorrag.storage import open_store
 from tensorrag.widget._editor import CardEditor
+from tensorrag.widget._floats import mark_document
 from tensorrag.widget._source import card_source
 from tensorrag.widget._sync import EditError, apply_document, build_palette
 from tensorrag.widget._throttle import Throttle
@@ -311,7 +312,7 @@ class Canvas(anywidget.AnyWidget):
 
     def _push_graph(self) -> None:
         with self._sync_lock:
-            doc = self.pipeline.to_dict()
+            doc = mark_document(self.pipeline.to_dict())  # JavaScript reads 1.0 as 1: say which are floats
             problems = [*self._edit_errors, *self.pipeline.problems()]
             self._pushed = doc
             with self.hold_sync():

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tensorrag.cards.catalog import canvas_palette
 from tensorrag.errors import TensorragError
 from tensorrag.spec import EdgeSpec, GraphSpec, NodeSpec
+from tensorrag.widget._floats import mark_palette, restore_document
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,8 +29,8 @@ _ADD_ARGUMENTS = frozenset({"cache", "card", "id", "position", "resources"})
 
 
 def build_palette(registry: Registry) -> list[dict[str, Any]]:
-    """The canvas palette of ``registry`` (:func:`tensorrag.cards.catalog.canvas_palette`)."""
-    return canvas_palette(registry)
+    """The canvas palette of ``registry`` (:func:`tensorrag.cards.catalog.canvas_palette`), floats marked."""
+    return mark_palette(canvas_palette(registry))
 
 
 @dataclass
@@ -66,7 +67,8 @@ def apply_document(pipeline: Pipeline, doc: Any) -> EditResult:
 
     Args:
         pipeline: the pipeline to edit.
-        doc: a ``_pipeline.json`` document, typically the previous one with the user's edits.
+        doc: a ``_pipeline.json`` document, typically the previous one with the user's edits; its
+            float marks (:mod:`tensorrag.widget._floats`) make the marked ints floats again.
 
     Returns:
         The operations applied and, for each one refused, an :class:`EditError` carrying the
@@ -74,7 +76,7 @@ def apply_document(pipeline: Pipeline, doc: Any) -> EditResult:
     """
     result = EditResult()
     try:
-        new = GraphSpec.from_dict(doc)
+        new = GraphSpec.from_dict(restore_document(doc))
     except TensorragError as exc:
         result.errors.append(EditError("parse", str(exc)))
         return result

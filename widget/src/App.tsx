@@ -33,6 +33,7 @@ import {
   type Conn,
 } from "./graph";
 import { layoutPositions } from "./layout";
+import type { Path } from "./floats";
 import { CardNode, type CardFlowNode, type CardNodeData } from "./components/CardNode";
 import { DRAG_TYPE, Palette } from "./components/Palette";
 import { Inspector } from "./components/Inspector";
@@ -508,7 +509,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
               node={selectedNode}
               running={running}
               onClose={edit.closeInspector}
-              onConfig={(id: string, config: JsonObject) => commit(setConfig(docRef.current, id, config))}
+              onConfig={(id: string, config: JsonObject, floats?: Path[]) => commit(setConfig(docRef.current, id, config, floats))}
               onRemove={(id: string) => commit(removeItems(docRef.current, new Set([id]), new Set()))}
               onRunTo={(id: string) => send({ type: "run_to", node_id: id })}
             />

@@ -2,6 +2,7 @@
 // (assigned to the `graph` trait); the kernel replays it through the Pipeline and answers with the truth.
 import type { CardInfo, DocEdge, DocNode, GraphDoc, Json, JsonObject, JsonSchema } from "./types";
 import { pyRepr, resolveSchema } from "./schema";
+import { schemaFloat, withFloats, type Path } from "./floats";
 
 export interface Conn {
   source: string;
@@ -105,6 +106,19 @@ export function initialConfig(card: CardInfo): JsonObject {
   return config;
 }
 
+/** Which values of `initialConfig(card)` are floats (a `number` field starts at 0.0). */
+export function initialFloats(card: CardInfo): Path[] {
+  const schema = card.json_schema ?? {};
+  const out: Path[] = [];
+  for (const name of schema.required ?? []) {
+    const prop = resolveSchema(schema, schema.properties?.[name] ?? {});
+    if ("default" in prop) continue;
+    const t = Array.isArray(prop.type) ? prop.type.find((x) => x !== "null") : prop.type;
+    if (prop.enum?.length ? schemaFloat(prop, ["enum", 0]) : t === "number") out.push([name]);
+  }
+  return out;
+}
+
 function zeroValue(s: JsonSchema): Json {
   if (s.enum?.length) return s.enum[0];
   const t = Array.isArray(s.type) ? s.type.find((x) => x !== "null") : s.type;
@@ -129,7 +143,7 @@ export function addNode(doc: GraphDoc, card: CardInfo, position: { x: number; y:
     id,
     type: "cardNode",
     position: { x: Math.round(position.x), y: Math.round(position.y) },
-    data: { card_type: card.card_type, config: initialConfig(card) },
+    data: withFloats({ card_type: card.card_type, config: initialConfig(card) }, ["config"], initialFloats(card)),
   };
   return [{ ...doc, nodes: [...doc.nodes, node], nodeCounter: (doc.nodeCounter ?? doc.nodes.length) + 1 }, id];
 }
@@ -142,10 +156,12 @@ export function removeItems(doc: GraphDoc, nodeIds: Set<string>, edgeIds: Set<st
   };
 }
 
-export function setConfig(doc: GraphDoc, nodeId: string, config: JsonObject): GraphDoc {
+/** The node's new config; `floats` (paths from the config) says which of its numbers are floats (floats.ts). */
+export function setConfig(doc: GraphDoc, nodeId: string, config: JsonObject, floats?: Path[]): GraphDoc {
+  const data = (n: DocNode) => (floats ? withFloats({ ...n.data, config }, ["config"], floats) : { ...n.data, config });
   return {
     ...doc,
-    nodes: doc.nodes.map((n) => (n.id === nodeId ? { ...n, data: { ...n.data, config } } : n)),
+    nodes: doc.nodes.map((n) => (n.id === nodeId ? { ...n, data: data(n) } : n)),
   };
 }
 

@@ -12,6 +12,7 @@ import type { Traits } from "./types";
 
 export { validateConfig } from "./schema";
 export { connectionProblem } from "./graph";
+export { attachFloats, parseJson, stringifyJson } from "./floats";
 // The standalone web page (tensorrag.server GET /) mounts the same bundle with a REST + WebSocket model.
 export { mountWeb } from "./web";
 

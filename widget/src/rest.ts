@@ -1,6 +1,7 @@
 // The web page's canvas model: the `Model` seam (store.ts) over tensorrag.server's REST API + WebSocket.
 // The notebook's kernel does the same work in tensorrag/widget/_canvas.py; the components cannot tell them apart.
 import type { Model } from "./store";
+import { attachFloats, parseJson, stringifyJson } from "./floats";
 import type { CardInfo, GraphDoc, LogLine, NodeRunState, Preview, Problem, RunStatus, Traits } from "./types";
 
 type Listener = (...args: any[]) => void;
@@ -39,7 +40,7 @@ export class Api {
   async raw(method: string, path: string, body?: unknown): Promise<Response> {
     const init: RequestInit = { method, credentials: "same-origin" };
     if (body !== undefined) {
-      init.body = JSON.stringify(body);
+      init.body = stringifyJson(body); // marked floats written as 1.0 (floats.ts), so the server reads floats
       init.headers = { "Content-Type": "application/json" };
     }
     const res = await this.fetcher(new URL(path.replace(/^\//, ""), this.base).href, init);
@@ -57,7 +58,9 @@ export class Api {
   }
 
   async json<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-    return (await this.raw(method, path, body)).json() as Promise<T>;
+    const text = await (await this.raw(method, path, body)).text();
+    const { value, floats } = parseJson(text); // 1.0 in the text: marked, as the kernel marks it (floats.ts)
+    return attachFloats(value, floats) as T;
   }
 
   /** The WebSocket URL of a path (ws: or wss: as the page). */

@@ -1,9 +1,10 @@
 // The side-panel form generated from a card's config_schema. Fields are checked as you type with
 // the same rules Python uses (schema.ts); a valid config is applied to the pipeline after a short
 // pause, and what the kernel refuses comes back as problems and is marked too.
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Json, JsonObject, JsonSchema, Problem } from "../types";
 import { resolveSchema, validateConfig } from "../schema";
+import { formatNumber, isFloatText, parseJson, pathKey, schemaFloat, schemaFloatsOf, stringifyJson, type Path } from "../floats";
 
 type OnChange = (value: Json | undefined) => void;
 
@@ -17,9 +18,26 @@ interface FieldProps {
   marks: Map<string, string[]>;
   onChange: OnChange;
   onLocalError: (path: string, message: string | null) => void;
+  /** Where the value is in the config (keys and indexes), for its float marks. */
+  at: Path;
+  /** Path keys (floats.ts `pathKey`) of the config values that are floats. */
+  floats: Set<string>;
+  /** The float paths under `at` are now `rel` (relative to `at`). */
+  onFloats: (at: Path, rel: Path[]) => void;
+}
+
+/** The float paths of the value at `at`, relative to it. */
+function floatsAt(floats: Set<string>, at: Path): Path[] {
+  const out: Path[] = [];
+  for (const key of floats) {
+    const p = JSON.parse(key) as Path;
+    if (p.length >= at.length && at.every((k, n) => p[n] === k)) out.push(p.slice(at.length));
+  }
+  return out;
 }
 
 const APPLY_DELAY_MS = 250;
+const NO_FLOATS: Path[] = [];
 
 function stableKey(value: unknown): string {
   return JSON.stringify(value ?? null);
@@ -29,18 +47,22 @@ export function ConfigForm({
   nodeId,
   schema,
   config,
+  floats = NO_FLOATS,
   problems,
   onApply,
 }: {
   nodeId: string;
   schema: JsonSchema;
   config: JsonObject;
+  /** Paths (from the config) of its float values: `data.floats` under "config". */
+  floats?: Path[];
   problems: Problem[];
-  onApply: (config: JsonObject) => void;
+  onApply: (config: JsonObject, floats: Path[]) => void;
 }) {
   const props = schema.properties ?? {};
-  const configKey = stableKey(config);
+  const configKey = stableKey(config) + stableKey(floats);
   const [draft, setDraft] = useState<JsonObject>(config);
+  const [draftFloats, setDraftFloats] = useState<Set<string>>(() => new Set(floats.map(pathKey)));
   const [dirty, setDirty] = useState(false);
   const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
   const applied = useRef(configKey);
@@ -49,6 +71,7 @@ export function ConfigForm({
   useEffect(() => {
     applied.current = configKey;
     setDraft(config);
+    setDraftFloats(new Set(floats.map(pathKey)));
     setDirty(false);
     setLocalErrors({});
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -61,14 +84,23 @@ export function ConfigForm({
   useEffect(() => {
     if (!dirty || blocked) return;
     const timer = setTimeout(() => {
-      if (stableKey(draft) !== applied.current) {
-        applied.current = stableKey(draft);
-        onApply(draft);
+      const paths = [...draftFloats].map((k) => JSON.parse(k) as Path);
+      const key = stableKey(draft) + stableKey(paths);
+      if (key !== applied.current) {
+        applied.current = key;
+        onApply(draft, paths);
       }
       setDirty(false);
     }, APPLY_DELAY_MS);
     return () => clearTimeout(timer);
-  }, [draft, dirty, blocked, onApply]);
+  }, [draft, draftFloats, dirty, blocked, onApply]);
+  const onFloats = useCallback((at: Path, rel: Path[]) => {
+    setDraftFloats((old) => {
+      const next = new Set([...old].filter((k) => !floatsAt(new Set([k]), at).length));
+      for (const p of rel) next.add(pathKey([...at, ...p]));
+      return next.size === old.size && [...next].every((k) => old.has(k)) ? old : next;
+    });
+  }, []);
 
   const marks = useMemo(() => {
     const out = new Map<string, string[]>();
@@ -89,6 +121,7 @@ export function ConfigForm({
   }, [checked, localErrors, problems, dirty, nodeId, props]);
   const required = new Set(schema.required ?? []);
   const setField = (name: string, value: Json | undefined) => {
+    if (value === undefined) onFloats([name], []);
     setDraft((d) => {
       const next = { ...d };
       if (value === undefined) delete next[name];
@@ -127,6 +160,9 @@ export function ConfigForm({
           marks={marks}
           onChange={(v) => setField(name, v)}
           onLocalError={onLocalError}
+          at={[name]}
+          floats={draftFloats}
+          onFloats={onFloats}
         />
       ))}
       {unknownKeys.map((name) => (
@@ -141,6 +177,9 @@ export function ConfigForm({
           marks={marks}
           onChange={(v) => setField(name, v)}
           onLocalError={onLocalError}
+          at={[name]}
+          floats={draftFloats}
+          onFloats={onFloats}
         />
       ))}
       {formProblems.length ? (
@@ -173,11 +212,11 @@ function Label({ name, schema, required }: { name: string; schema: JsonSchema; r
 }
 
 function shownDefault(schema: JsonSchema): string {
-  return "default" in schema ? JSON.stringify(schema.default) : "";
+  return "default" in schema ? stringifyJson(schema.default, schemaFloatsOf(schema, ["default"])) : "";
 }
 
 function Field(props: FieldProps) {
-  const { name, path, root, value, required, marks, onChange, onLocalError } = props;
+  const { name, path, root, value, required, marks, onChange, onLocalError, at, floats, onFloats } = props;
   let schema = resolveSchema(root, props.schema);
   const combo = schema.anyOf ?? schema.oneOf;
   if (combo) {
@@ -196,17 +235,31 @@ function Field(props: FieldProps) {
   let control: React.ReactNode;
   if (schema.enum) {
     const options = schema.enum;
-    const current = value === undefined ? "" : JSON.stringify(value);
+    const optionText = (n: number) => stringifyJson(options[n], schemaFloatsOf(schema, ["enum", n]));
+    const current = value === undefined ? "" : stringifyJson(value, floatsAt(floats, at));
     control = (
-      <select {...common} value={current} onChange={(e) => onChange(e.target.value === "" ? undefined : JSON.parse(e.target.value))}>
-        <option value="">{"default" in schema ? `default (${String(schema.default)})` : "(not set)"}</option>
-        {options.map((o) => (
-          <option key={JSON.stringify(o)} value={JSON.stringify(o)}>
-            {String(o)}
+      <select
+        {...common}
+        value={current}
+        onChange={(e) => {
+          if (e.target.value === "") {
+            onFloats(at, []);
+            onChange(undefined);
+            return;
+          }
+          const parsed = parseJson(e.target.value);
+          onFloats(at, parsed.floats);
+          onChange(parsed.value);
+        }}
+      >
+        <option value="">{"default" in schema ? `default (${shownDefault(schema).replace(/^"|"$/g, "")})` : "(not set)"}</option>
+        {options.map((o, n) => (
+          <option key={optionText(n)} value={optionText(n)}>
+            {typeof o === "number" ? formatNumber(o, schemaFloat(schema, ["enum", n])) : String(o)}
           </option>
         ))}
-        {value !== undefined && !options.some((o) => JSON.stringify(o) === current) ? (
-          <option value={current}>{String(value)} (invalid)</option>
+        {value !== undefined && !options.some((_o, n) => optionText(n) === current) ? (
+          <option value={current}>{current} (invalid)</option>
         ) : null}
       </select>
     );
@@ -228,7 +281,8 @@ function Field(props: FieldProps) {
       />
     );
   } else if (type === "array" && resolveSchema(root, schema.items ?? {}).enum) {
-    const options = resolveSchema(root, schema.items ?? {}).enum ?? [];
+    const itemSchema = resolveSchema(root, schema.items ?? {});
+    const options = itemSchema.enum ?? [];
     const chosen = Array.isArray(value) ? value : Array.isArray(schema.default) ? (schema.default as Json[]) : [];
     control = (
       <div className={`trc-multi${invalid ? " trc-invalid" : ""}`} data-field={path}>
@@ -241,7 +295,9 @@ function Field(props: FieldProps) {
                 checked={on}
                 onChange={() => {
                   const next = on ? chosen.filter((c) => JSON.stringify(c) !== JSON.stringify(o)) : [...chosen, o];
-                  onChange(options.filter((x) => next.some((c) => JSON.stringify(c) === JSON.stringify(x))));
+                  const picked = options.map((x, n) => [x, n] as const).filter(([x]) => next.some((c) => JSON.stringify(c) === JSON.stringify(x)));
+                  onFloats(at, picked.flatMap(([, n], j) => schemaFloatsOf(itemSchema, ["enum", n]).map((p) => [j, ...p])));
+                  onChange(picked.map(([x]) => x));
                 }}
               />
               {String(o)}
@@ -268,10 +324,15 @@ function Field(props: FieldProps) {
             required={req.has(sub)}
             marks={marks}
             onLocalError={onLocalError}
+            at={[...at, sub]}
+            floats={floats}
+            onFloats={onFloats}
             onChange={(v) => {
               const next = { ...obj };
-              if (v === undefined) delete next[sub];
-              else next[sub] = v;
+              if (v === undefined) {
+                delete next[sub];
+                onFloats([...at, sub], []);
+              } else next[sub] = v;
               onChange(Object.keys(next).length ? next : undefined);
             }}
           />
@@ -288,6 +349,7 @@ function Field(props: FieldProps) {
         {value !== undefined ? (
           <button type="button" className="trc-reset" title="Back to the default" onClick={() => {
             onLocalError(path, null);
+            onFloats(at, []);
             onChange(undefined);
           }}>
             ↺
@@ -329,8 +391,9 @@ function useDraft(external: string): [string, (text: string) => void, { current:
 }
 
 function NumberInput(props: FieldProps & { integer: boolean; common: Common }) {
-  const { value, schema, onChange, onLocalError, path, integer, common } = props;
-  const external = typeof value === "number" ? String(value) : value === undefined ? "" : String(value);
+  const { value, schema, onChange, onLocalError, path, integer, common, at, floats, onFloats } = props;
+  const isFloat = floats.has(pathKey(at));
+  const external = typeof value === "number" ? formatNumber(value, isFloat) : value === undefined ? "" : String(value);
   const [text, setText, last] = useDraft(external);
   return (
     <input
@@ -350,7 +413,9 @@ function NumberInput(props: FieldProps & { integer: boolean; common: Common }) {
         }
         onLocalError(path, null);
         const parsed = raw.trim() === "" ? undefined : Number(raw);
-        last.current = parsed === undefined ? "" : String(parsed);
+        const typedFloat = parsed !== undefined && !integer && isFloatText(raw); // "1.0" stays a float
+        last.current = parsed === undefined ? "" : formatNumber(parsed, typedFloat);
+        onFloats(at, typedFloat ? [[]] : []);
         onChange(parsed);
       }}
     />
@@ -358,11 +423,13 @@ function NumberInput(props: FieldProps & { integer: boolean; common: Common }) {
 }
 
 function ListInput(props: FieldProps & { common: Common }) {
-  const { value, schema, root, onChange, onLocalError, path, common } = props;
+  const { value, schema, root, onChange, onLocalError, path, common, at, floats, onFloats } = props;
   const itemType = String(resolveSchema(root, schema.items ?? {}).type);
-  const external = Array.isArray(value) ? value.map(String).join(", ") : "";
+  const show = (items: Json[], isFloat: (n: number) => boolean) =>
+    items.map((v, n) => (typeof v === "number" ? formatNumber(v, isFloat(n)) : String(v))).join(", ");
+  const external = Array.isArray(value) ? show(value, (n) => floats.has(pathKey([...at, n]))) : "";
   const [text, setText, last] = useDraft(external);
-  const fallback = Array.isArray(schema.default) ? (schema.default as Json[]).map(String).join(", ") : "";
+  const fallback = Array.isArray(schema.default) ? show(schema.default as Json[], (n) => schemaFloat(schema, ["default", n])) : "";
   return (
     <input
       {...common}
@@ -375,11 +442,13 @@ function ListInput(props: FieldProps & { common: Common }) {
         if (raw.trim() === "") {
           last.current = "";
           onLocalError(path, null);
+          onFloats(at, []);
           onChange(undefined);
           return;
         }
         const parts = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
         let items: Json[] = parts;
+        const typed: Path[] = [];
         if (itemType !== "string") {
           const nums = parts.map(Number);
           if (nums.some((n) => !Number.isFinite(n))) {
@@ -387,9 +456,11 @@ function ListInput(props: FieldProps & { common: Common }) {
             return;
           }
           items = nums;
+          if (itemType === "number") parts.forEach((part, n) => isFloatText(part) && typed.push([n]));
         }
         onLocalError(path, null);
-        last.current = items.map(String).join(", ");
+        last.current = show(items, (n) => typed.some((p) => p[0] === n));
+        onFloats(at, typed);
         onChange(items);
       }}
     />
@@ -397,8 +468,8 @@ function ListInput(props: FieldProps & { common: Common }) {
 }
 
 function JsonInput(props: FieldProps & { common: Common }) {
-  const { value, onChange, onLocalError, path, common, schema } = props;
-  const external = value === undefined ? "" : JSON.stringify(value, null, 1);
+  const { value, onChange, onLocalError, path, common, schema, at, floats, onFloats } = props;
+  const external = value === undefined ? "" : stringifyJson(value, floatsAt(floats, at), 1);
   const [text, setText, last] = useDraft(external);
   return (
     <textarea
@@ -413,14 +484,16 @@ function JsonInput(props: FieldProps & { common: Common }) {
         if (raw.trim() === "") {
           last.current = "";
           onLocalError(path, null);
+          onFloats(at, []);
           onChange(undefined);
           return;
         }
         try {
-          const parsed = JSON.parse(raw) as Json;
+          const parsed = parseJson(raw); // keeps which numbers were typed as floats (1.0)
           onLocalError(path, null);
-          last.current = JSON.stringify(parsed, null, 1);
-          onChange(parsed);
+          last.current = stringifyJson(parsed.value, parsed.floats, 1);
+          onFloats(at, parsed.floats);
+          onChange(parsed.value);
         } catch (err) {
           onLocalError(path, `not valid JSON: ${(err as Error).message}`);
         }

@@ -1,10 +1,11 @@
 // The side panel of the selected node: its config form, its output and its console lines.
-import { useCallback, useState } from "react";
+import { useCallback, useMemo, useState } from "react";
 import { useCanvas } from "../context";
 import { useTrait } from "../store";
 import { categoryColor } from "../graph";
 import type { DocNode, JsonObject } from "../types";
 import { ConfigForm } from "./ConfigForm";
+import { floatsUnder, type Path } from "../floats";
 import { Preview } from "./Preview";
 
 type Tab = "config" | "output" | "logs";
@@ -18,7 +19,7 @@ export function Inspector({
   running,
 }: {
   node: DocNode;
-  onConfig: (nodeId: string, config: JsonObject) => void;
+  onConfig: (nodeId: string, config: JsonObject, floats?: Path[]) => void;
   onRemove: (nodeId: string) => void;
   onRunTo: (nodeId: string) => void;
   onClose: () => void;
@@ -31,7 +32,8 @@ export function Inspector({
   const card = cards.get(node.data.card_type);
   const mine = (problems ?? []).filter((p) => p.node_id === node.id);
   const rec = status?.nodes?.[node.id];
-  const apply = useCallback((config: JsonObject) => onConfig(node.id, config), [node.id, onConfig]);
+  const apply = useCallback((config: JsonObject, floats: Path[]) => onConfig(node.id, config, floats), [node.id, onConfig]);
+  const configFloats = useMemo(() => floatsUnder(node.data, ["config"]), [node.data]);
   const configFields = new Set(Object.keys(card?.json_schema?.properties ?? {}));
   const nodeProblems = mine.filter((p) => !p.field || !configFields.has(p.field.split(/[.[]/)[0]));
   return (
@@ -77,7 +79,7 @@ export function Inspector({
       <div className="trc-inspector-body">
         {tab === "config" ? (
           card ? (
-            <ConfigForm nodeId={node.id} schema={card.json_schema} config={node.data.config} problems={mine} onApply={apply} />
+            <ConfigForm nodeId={node.id} schema={card.json_schema} config={node.data.config} floats={configFloats} problems={mine} onApply={apply} />
           ) : (
             <div className="trc-muted">Unknown card type {node.data.card_type}: register it to configure this node.</div>
           )
