@@ -27,7 +27,6 @@ import base64
 import inspect
 import logging
 import threading
-from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +41,7 @@ from tensorrag.run import run_pipeline
 from tensorrag.storage import open_store
 from tensorrag.widget._editor import CardEditor
 from tensorrag.widget._floats import mark_document
+from tensorrag.widget._runs import FIELDS, MAX_LOG_LINES, RunView, hub_for, mark_stale
 from tensorrag.widget._source import card_source
 from tensorrag.widget._sync import EditError, apply_document, build_palette
 from tensorrag.widget._throttle import Throttle
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from tensorrag.run import Run
     from tensorrag.storage import ArtifactStore
 
-__all__ = ["UPDATE_INTERVAL", "Canvas"]
+__all__ = ["MAX_LOG_LINES", "UPDATE_INTERVAL", "Canvas"]
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,6 @@ STATIC = Path(__file__).parent / "static"
 UPDATE_INTERVAL = 0.05
 #: Pipelines up to this many nodes send every change at once; larger ones are batched too.
 IMMEDIATE_GRAPH_NODES = 200
-#: Console lines kept (the newest).
-MAX_LOG_LINES = 500
 IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
                "svg": "image/svg+xml", "webp": "image/webp"}
 
@@ -89,33 +87,6 @@ def _about(content: Any) -> dict[str, Any]:
 def _asset(name: str, fallback: str) -> str:
     path = STATIC / name
     return str(path) if path.is_file() else fallback
-
-
-class _RunView:
-    """What the canvas shows of one run; filled from the engine's events (any thread)."""
-
-    def __init__(self, previews: dict[str, Any] | None = None, targets: list[str] | None = None) -> None:
-        self.lock = threading.Lock()
-        self.run: Run | None = None
-        self.state = "starting"
-        self.error: str | None = None
-        self.targets = targets
-        self.execution_time: float | None = None
-        self.nodes: dict[str, dict[str, Any]] = {}
-        self.logs: deque[dict[str, Any]] = deque(maxlen=MAX_LOG_LINES)
-        self.previews: dict[str, Any] = dict(previews or {})
-        self.pending: set[str] = set()  # nodes whose preview is still to be read from the run
-        self.dirty: set[str] = set()
-
-    def to_status(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run.run_id if self.run else None,
-            "state": self.state,
-            "targets": self.targets,
-            "error": self.error,
-            "execution_time": self.execution_time,
-            "nodes": {nid: dict(rec) for nid, rec in self.nodes.items()},
-        }
 
 
 class Canvas(anywidget.AnyWidget):
@@ -166,18 +137,24 @@ class Canvas(anywidget.AnyWidget):
         self._applying: int | None = None  # thread id replaying a browser edit
         self._pushed: dict[str, Any] | None = None
         self._edit_errors: list[dict[str, Any]] = []
-        self._view = _RunView()
-        self._view.state = "idle"
+        # Every canvas of this pipeline shows the same run (docs/canvas.md): the hub holds it.
+        self._hub = hub_for(self.pipeline)
+        self._hub.canvases.add(self)
+        self._seen: tuple[RunView | None, dict[str, int]] = (None, {})  # what this canvas has sent
         self._graph_throttle = Throttle(self._push_graph, UPDATE_INTERVAL)
         self._run_throttle = Throttle(self._push_run, UPDATE_INTERVAL)
         super().__init__(height=height)
         with self.hold_sync():
             self.palette = build_palette(self.pipeline.registry)
-            self.status = self._view.to_status()
+            self._push_run()
             self._push_graph()
         self._unsubscribe: Callable[[], None] | None = self.pipeline.subscribe(self._on_pipeline_event)
         self._editor: CardEditor | None = None
         self.on_msg(self._on_message)
+
+    @property
+    def _view(self) -> RunView:
+        return self._hub.view
 
     # ------------------------------------------------------------------ Python API
 
@@ -214,24 +191,25 @@ class Canvas(anywidget.AnyWidget):
         extra = options.pop("on_event", None)
         listeners = [extra] if callable(extra) else list(extra or [])
         targets = options.get("targets")
-        view = _RunView(self._view.previews, list(targets) if targets is not None else None)
-        self._view = view
+        view = RunView(self._view.previews, list(targets) if targets is not None else None)
+        hub = self._hub
+        hub.view = view
         try:
             run = run_pipeline(
-                self.pipeline, **options, wait=False, on_event=[lambda e: self._on_run_event(view, e), *listeners]
+                self.pipeline, **options, wait=False, on_event=[lambda e: _on_run_event(hub, view, e), *listeners]
             )
         except TensorragError as exc:
             with view.lock:
                 view.state, view.error = "invalid", str(exc)
-                view.dirty.add("status")
-            self._run_throttle.flush()
+                view.touch("status")
+            _changed(hub, final=True)
             raise
         with view.lock:
             view.run = run
             if view.state == "starting":
                 view.state = "running"
-            view.dirty.add("status")
-        self._run_throttle.flush()
+            view.touch("status")
+        _changed(hub, final=True)
         return run
 
     def cancel(self) -> None:
@@ -287,6 +265,9 @@ class Canvas(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the pipeline and close the widget."""
+        hub = getattr(self, "_hub", None)
+        if hub is not None:
+            hub.canvases.discard(self)  # a closed canvas shows no more runs
         unsubscribe = getattr(self, "_unsubscribe", None)  # None when __init__ failed early
         if unsubscribe is not None:
             unsubscribe()
@@ -299,6 +280,8 @@ class Canvas(anywidget.AnyWidget):
     # ------------------------------------------------------------------ pipeline -> browser
 
     def _on_pipeline_event(self, event: dict[str, Any]) -> None:
+        if mark_stale(self._view, self.pipeline, event):  # every canvas of the pipeline hears it: idempotent
+            self._run_throttle.request()
         if self._applying == threading.get_ident():
             return  # replaying a browser edit: one push at the end
         if event.get("op") == "register":
@@ -414,42 +397,9 @@ class Canvas(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ run events -> browser
 
-    def _on_run_event(self, view: _RunView, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        final = False
-        with view.lock:
-            nid = event.get("node_id")
-            if kind == "node_status" and nid is not None:
-                status = event.get("status", "")
-                rec = view.nodes.setdefault(nid, {"status": status, "message": "", "progress": None})
-                rec["status"], rec["message"] = status, event.get("message", "")
-                if status != "running":
-                    rec["progress"] = None
-                if status == "pending":
-                    view.previews.pop(nid, None)
-                    view.dirty.add("previews")
-                elif status in ("completed", "cached", "failed"):
-                    view.pending.add(nid)
-                if view.state == "starting":
-                    view.state = "running"
-                view.dirty.add("status")
-            elif kind == "progress" and nid in view.nodes:
-                view.nodes[nid]["progress"] = {"current": event.get("current"), "total": event.get("total")}
-                view.dirty.add("status")
-            elif kind == "log":
-                view.logs.append({"node_id": nid, "text": str(event.get("text", "")), "time": event.get("timestamp")})
-                view.dirty.add("logs")
-            elif kind == "pipeline_completion":
-                view.state = str(event.get("status", "completed"))
-                view.execution_time = event.get("execution_time")
-                view.dirty.add("status")
-                final = True
-        if view is not self._view:
-            return  # a run the canvas no longer shows
-        if final:
-            self._run_throttle.flush()
-        else:
-            self._run_throttle.request()
+    def _on_run_event(self, view: RunView, event: dict[str, Any]) -> None:
+        """An engine event of ``view``'s run, as if from the engine (the benchmark feeds events this way)."""
+        _on_run_event(self._hub, view, event)
 
     def _push_run(self) -> None:
         view = self._view
@@ -459,8 +409,10 @@ class Canvas(anywidget.AnyWidget):
                 for nid in sorted(view.pending):
                     view.previews[nid] = self._preview_entry(run, nid, view.nodes.get(nid, {}).get("status", ""))
                 view.pending.clear()
-                view.dirty.add("previews")
-            dirty, view.dirty = view.dirty, set()
+                view.touch("previews")
+            seen_view, seen = self._seen
+            dirty = {f for f in FIELDS if seen_view is not view or seen.get(f) != view.versions[f]}
+            self._seen = (view, dict(view.versions))
             status = view.to_status() if "status" in dirty else None
             logs = list(view.logs) if "logs" in dirty else None
             previews = dict(view.previews) if "previews" in dirty else None
@@ -493,3 +445,18 @@ class Canvas(anywidget.AnyWidget):
         except TensorragError as exc:  # pragma: no cover - the record exists once the node is terminal
             entry["error"] = {"type": type(exc).__name__, "message": str(exc), "traceback": ""}
         return entry
+
+
+def _on_run_event(hub: Any, view: RunView, event: dict[str, Any]) -> None:
+    """An engine event of ``view``'s run: record it, and tell every canvas of the pipeline."""
+    final = view.apply(event)
+    if view is hub.view:  # else a run the canvases no longer show
+        _changed(hub, final)
+
+
+def _changed(hub: Any, final: bool) -> None:
+    for canvas in list(hub.canvases):
+        if final:
+            canvas._run_throttle.flush()
+        else:
+            canvas._run_throttle.request()

@@ -135,8 +135,9 @@ def test_palette_of_a_flat_schema_card_is_normalised() -> None:
     p = tr.Pipeline()
     p.register(Flat)
     entry = next(e for e in build_palette(p.registry) if e["card_type"] == "w_flat")
+    # "x-floats": the default 1.0 is a float (JavaScript would read it as 1; widget/_floats.py)
     assert entry["json_schema"] == {"type": "object", "properties": {"rate": {"type": "number", "minimum": 0,
-                                    "default": 1.0}}, "required": ["rate"]}
+                                    "default": 1.0, "x-floats": [["default"]]}}, "required": ["rate"]}
     assert entry["outputs"] == {"out": "bytes"}  # unknown port types are bytes, as connect() sees them
 
 
