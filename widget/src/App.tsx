@@ -34,6 +34,8 @@ import {
 } from "./graph";
 import { layoutPositions } from "./layout";
 import type { Path } from "./floats";
+import { firstLayout } from "./firstLayout";
+import { usePlacement } from "./usePlacement";
 import { CardNode, type CardFlowNode, type CardNodeData } from "./components/CardNode";
 import { DRAG_TYPE, Palette } from "./components/Palette";
 import { Inspector } from "./components/Inspector";
@@ -174,7 +176,9 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
     const place = () => {
       const { width, height } = el.getBoundingClientRect();
       if (!width || !height) return false;
-      setInitialViewport(fitViewport(docRef.current, cards, width, height));
+      const first = firstLayout(docRef.current, cards); // one row or overlapping: lay out before the first draw
+      if (first !== docRef.current) commit(first);
+      setInitialViewport(fitViewport(first, cards, width, height));
       return true;
     };
     if (place()) return;
@@ -205,17 +209,11 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
   const commit = edit.commit; // every edit is recorded for undo
 
   // The document (or the palette) changed: rebuild the flow, keeping unchanged node objects.
-  const seenIds = useRef<string>((doc?.nodes ?? []).map((n) => n.id).join("\n"));
   useEffect(() => {
     setNodes((prev) => toFlowNodes(doc, cards, prev));
     setEdges((prev) => toFlowEdges(doc, prev));
-    const ids = (doc?.nodes ?? []).map((n) => n.id).join("\n");
-    const outside = doc !== committed.current;
-    if (ids !== seenIds.current) {
-      seenIds.current = ids;
-      if (outside) requestAnimationFrame(() => requestAnimationFrame(() => rf.fitView({ padding: FIT_PADDING, duration: 150 })));
-    }
-  }, [doc, cards, rf]);
+  }, [doc, cards]);
+  usePlacement(doc, committed, cards, commit, rf, docRef, FIT_PADDING); // keeps the viewport; places Python's new nodes
   useEffect(() => {
     if (selected && !(doc?.nodes ?? []).some((n) => n.id === selected)) setSelected(null);
   }, [doc, selected]);

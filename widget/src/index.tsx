@@ -3,6 +3,7 @@ import "@xyflow/react/dist/style.css";
 import "./styles.css";
 import "./theme.css";
 import "./edit.css";
+import "./status.css";
 import { createRoot } from "react-dom/client";
 import { ReactFlowProvider } from "@xyflow/react";
 import type { RenderProps } from "@anywidget/types";

@@ -112,6 +112,8 @@ export interface LogLine {
   node_id: string | null;
   text: string;
   time: string | null;
+  /** The run that printed it: a cancelled run's late lines are not shown under the next run. */
+  run_id?: string | null;
 }
 
 export interface Traits {

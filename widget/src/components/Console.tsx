@@ -26,7 +26,7 @@ export function Console({ onClose }: { onClose: () => void }) {
       </div>
       <pre className="trc-console-text" ref={box}>
         {status?.error ? <span className="trc-console-error">{status.error + "\n"}</span> : null}
-        {(logs ?? []).map((l, i) => (
+        {(logs ?? []).filter((l) => !l.run_id || !status?.run_id || l.run_id === status.run_id).map((l, i) => ( // this run's lines only
           <span key={i}>
             <span className="trc-console-node">{l.node_id ?? "-"}</span> {l.text}
             {"\n"}
