@@ -7,6 +7,7 @@ goes back through that canvas, as the kernel would apply it.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -125,7 +126,9 @@ def test_a_node_added_in_python_lands_next_to_its_neighbours_not_on_a_node(brows
             page.evaluate("g => window.model.fromPython('graph', g)", state_of(c)["graph"])
             page.wait_for_function(
                 "(() => { const d = window.model.lastGraph().nodes.find(n => n.id === 'd'); return !!d; })()")
-            page.wait_for_timeout(100)
+            deadline = time.monotonic() + 5  # the moved node is drawn on the next frames
+            while overlapping_pairs(page) and time.monotonic() < deadline:
+                page.wait_for_timeout(50)
             assert overlapping_pairs(page) == []
             c.set_state({"graph": last_graph(page)})  # the kernel applies the placement as a move
             d = p.nodes["d"].position
