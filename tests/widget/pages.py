@@ -3,11 +3,13 @@ test can start from its own pipeline (the browser tests of values, placement and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .browser import PageServer, canvas_state
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @contextmanager

@@ -100,7 +100,7 @@ def test_drag_connect_refuse_and_delete(page: Page) -> None:
     box = pane.bounding_box()
     assert box
     page.drag_and_drop('[data-testid="palette-data_split"]', ".react-flow__pane",
-                       target_position={"x": box["width"] * 0.2, "y": box["height"] - 40})  # free after the first layout
+                       target_position={"x": box["width"] * 0.2, "y": box["height"] - 40})  # free after layout
     graph = last_graph(page)
     new = [n for n in graph["nodes"] if n["data"]["card_type"] == "data_split" and n["id"] != "split"]
     assert [n["id"] for n in new] == ["data_split-7"] and graph["nodeCounter"] == 7

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,6 +13,9 @@ import tensorrag as tr
 from tensorrag.widget._canvas import Canvas
 
 from . import cards
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def wait_for(pred: Any, timeout: float = 20.0, what: str = "condition") -> None:
@@ -124,18 +126,18 @@ def test_a_cancelled_runs_console_lines_stay_with_it(store: str) -> None:
     c = p.canvas(storage=store)
     try:
         first = c.run()
-        wait_for(lambda: any(l["node_id"] == "chat" for l in c.logs), what="first lines")
+        wait_for(lambda: any(line["node_id"] == "chat" for line in c.logs), what="first lines")
         c.cancel()
         first.wait(30)
         c.wait(10)
         assert c.status["state"] == "cancelled"
-        assert {l["run_id"] for l in c.logs} == {first.run_id}
+        assert {line["run_id"] for line in c.logs} == {first.run_id}
         # the abandoned card still prints (a thread cannot be killed); none of it shows under the next run
         second = c.run(cache=False)
         c.wait(60)
         assert second.status == {"src": "completed", "chat": "completed"}
-        assert c.logs and {l["run_id"] for l in c.logs} == {second.run_id}
-        lines = [l["text"] for l in c.logs if l["node_id"] == "chat"]
+        assert c.logs and {line["run_id"] for line in c.logs} == {second.run_id}
+        lines = [line["text"] for line in c.logs if line["node_id"] == "chat"]
         assert lines[:3] == ["line 0", "line 1", "line 2"] and len(lines) == len(set(lines))
         third = c.run()  # the cancelled attempt committed nothing: this is the second run's result
         c.wait(30)

@@ -142,6 +142,18 @@ def _scenario(page: Page, lab: JupyterLab) -> None:
     page.wait_for_timeout(600)
     out = run_in_new_cell(page, "print('CONFIG', dict(p.nodes['split'].config))")
     assert "'test_ratio': 0.25" in out
+    # ...and makes split and everything downstream stale until the next run
+    for node_id in ["split", "train", "evaluate", "inference", "data_split-7"]:
+        expect(canvas.locator(f'[data-testid="node-{node_id}"]')).to_have_attribute("data-status", "stale")
+    for node_id in ["load", "define", "from_python"]:
+        expect(canvas.locator(f'[data-testid="node-{node_id}"]')).to_have_attribute("data-status", "completed")
+    shot(page, "5-stale", canvas)
+    # a float typed in a JSON field is a float in Python (JavaScript alone would make 1.0 an int)
+    canvas.locator('[data-testid="node-define"]').click()
+    canvas.locator('textarea[data-field="hyperparameters"]').fill('{"alpha": 1.0}')
+    page.wait_for_timeout(600)
+    out = run_in_new_cell(page, "a = p.nodes['define'].config['hyperparameters']['alpha']; print('ALPHA', repr(a))")
+    assert "ALPHA 1.0" in out
     assert Path(ARTIFACTS / "jupyterlab-4-evaluate-preview.png").is_file()
 
     editing_steps(page, canvas, shot)  # undo, copy/paste, find, context menu, disable, dark theme
