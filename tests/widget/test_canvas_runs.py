@@ -3,7 +3,6 @@ and a cancelled run's console lines kept with that run."""
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -142,6 +141,5 @@ def test_a_cancelled_runs_console_lines_stay_with_it(store: str) -> None:
         third = c.run()  # the cancelled attempt committed nothing: this is the second run's result
         c.wait(30)
         assert third.status["chat"] == "cached"
-        assert c.pipeline is p and threading.active_count() >= 1
     finally:
         c.close()
