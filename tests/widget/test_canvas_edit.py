@@ -147,8 +147,14 @@ def test_undo_redo_delete_box_delete_and_layout_and_python_follows(page: Page) -
     page.keyboard.press("Control+z")
     assert node_ids(last_graph(page)) == DEMO_IDS and edge_keys(last_graph(page)) == edge_keys(start)
 
-    # layout is one undoable step; Ctrl+Y redoes it
-    before = {n["id"]: n["position"] for n in last_graph(page)["nodes"]}
+    # layout is one undoable step; Ctrl+Y redoes it (nodes moved off the first display's layout first)
+    page.evaluate(
+        """() => { const g = structuredClone(window.model.get('graph'));
+        g.nodes.forEach((n, i) => { n.position = { x: 40 + 260 * i, y: 400 - 60 * i }; });
+        window.model.fromPython('graph', g); }"""
+    )
+    expect(page.locator('[data-testid="node-train"]')).to_be_visible()
+    before = {n["id"]: n["position"] for n in page.evaluate("window.model.get('graph')")["nodes"]}
     page.click('[data-testid="btn-layout"]')
     laid = {n["id"]: n["position"] for n in last_graph(page)["nodes"]}
     assert laid != before
