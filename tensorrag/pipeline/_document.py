@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from tensorrag.pipeline._pipeline import Pipeline
 
-__all__ = ["load_spec", "parse", "read_file", "replace", "shared_dict", "to_dict", "write_file"]
+__all__ = ["load_spec", "parse", "read_file", "replace", "set_extra", "shared_dict", "to_dict", "write_file"]
 
 
 def shared_dict(pipeline: Pipeline) -> dict[str, Any]:
@@ -114,6 +114,25 @@ def replace(pipeline: Pipeline, doc: Mapping[str, Any]) -> None:
         pipeline._doc_extra = staging._doc_extra
         if spec.name:
             pipeline.name = spec.name
+
+
+def set_extra(pipeline: Pipeline, extra: Mapping[str, Any]) -> bool:
+    """Replace the document's top-level keys that tensorrag does not read (e.g. the canvas's ``ui``).
+
+    They are kept verbatim (design.md §3: round trips are lossless) and never reach a run; observers
+    get ``{"op": "update_doc", "keys": [...]}`` so every canvas of the pipeline redraws.
+
+    Returns:
+        Whether anything changed.
+    """
+    new = json_copy(dict(extra))
+    with pipeline._lock:
+        old = pipeline._doc_extra
+        if old == new:
+            return False
+        pipeline._doc_extra = new
+    pipeline._emit({"op": "update_doc", "keys": sorted(set(old) | set(new))})
+    return True
 
 
 def read_file(path: str | os.PathLike[str]) -> tuple[str, bytes]:

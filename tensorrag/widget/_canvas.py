@@ -12,9 +12,11 @@ The canvas and the pipeline are one object seen twice. A few synced traits carry
   batched and throttled (at least 10 updates a second, at most ``1 / UPDATE_INTERVAL``).
 * ``problems`` — ``pipeline.problems()`` plus the errors of the last canvas edit.
 
-Commands (run, run to here, cancel, save, load, layout, image, to_python) travel as custom
-messages; runs execute in a background thread so the notebook stays usable. The card editor's
-requests (``type: "cards"``) are answered by :class:`tensorrag.widget._editor.CardEditor`::
+Commands (run, run to here, cancel, save, load, layout, image, to_python, runs, open_run) travel
+as custom messages (``runs`` answers the history panel; ``open_run`` shows a past run: see
+:mod:`tensorrag.widget._history`); runs execute in a background thread so the notebook stays usable.
+The card editor's requests (``type: "cards"``) are answered by
+:class:`tensorrag.widget._editor.CardEditor`::
 
     canvas = p.canvas(storage="./.tensorrag")   # or Canvas(p, ...): defaults for every run
     canvas                                       # display it
@@ -41,6 +43,7 @@ from tensorrag.run import run_pipeline
 from tensorrag.storage import open_store
 from tensorrag.widget._editor import CardEditor
 from tensorrag.widget._floats import mark_document
+from tensorrag.widget._history import list_runs, run_previews, run_status
 from tensorrag.widget._runs import FIELDS, MAX_LOG_LINES, RunView, hub_for, mark_stale
 from tensorrag.widget._source import card_source
 from tensorrag.widget._sync import EditError, apply_document, build_palette
@@ -111,7 +114,9 @@ class Canvas(anywidget.AnyWidget):
     palette: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     """Every card the pipeline can use: ``list_cards()`` entries plus ``json_schema``/``inputs``/``outputs``."""
     status = traitlets.Dict().tag(sync=True)
-    """The current run: ``{run_id, state, targets, error, execution_time, nodes: {id: {status, message, progress}}}``.
+    """The current run: ``{run_id, state, targets, error, execution_time, nodes: {id: {status, message, progress,
+    started, finished}}}`` (``started``/``finished``: the node's event timestamps; ``reopened: True`` for a past
+    run shown by :meth:`open_run`).
 
     ``state`` is ``idle``, ``starting``, ``running``, ``completed``, ``failed``, ``cancelled`` or ``invalid``.
     """
@@ -246,6 +251,33 @@ class Canvas(anywidget.AnyWidget):
             doc = self._project_store().read_pipeline()
         self.pipeline.replace(doc)
 
+    def runs(self, limit: int | None = 50) -> list[dict[str, Any]]:
+        """The project's past runs, newest first (what the history panel lists; see ``Project.runs``)."""
+        return list_runs(self._project_store(), limit)
+
+    def open_run(self, run_id: str) -> None:
+        """Show a past run on every canvas of the pipeline: its node states, durations, previews and errors.
+
+        Raises:
+            RunError: a run of this pipeline's canvases is still going.
+            ArtifactNotFoundError: no such run in the project's store.
+        """
+        current = self._view.run
+        if current is not None and not current.done:
+            raise RunError(f"Run {current.run_id} is still going; wait for it or cancel it before opening another.")
+        store = self._project_store()
+        manifest = store.read_run(run_id)
+        views = {n.id: n.card.output_view_type for n in self.pipeline if n.card is not None}
+        view = RunView()
+        status = run_status(manifest)
+        view.state, view.execution_time, view.nodes = status["state"], status["execution_time"], status["nodes"]
+        view.error = status["error"]
+        view.previews = run_previews(manifest, store, views, IMAGE_TYPES)
+        view.manifest = manifest
+        view.touch(*FIELDS)
+        self._hub.view = view
+        _changed(self._hub, final=True)
+
     def layout(self) -> None:
         """Ask the displayed canvas to lay the graph out (left to right); positions come back as moves."""
         self.send({"type": "layout"})
@@ -350,6 +382,11 @@ class Canvas(anywidget.AnyWidget):
                 self.sync()
             elif kind == "card_source":
                 self.send(card_source(self.pipeline, str(content.get("node_id"))))
+            elif kind == "runs":
+                self.send({"type": "runs", "runs": json_safe(self.runs())})
+            elif kind == "open_run":
+                self.open_run(str(content.get("run_id")))
+                self.send({"type": "opened_run", "run_id": content.get("run_id")})
             else:
                 self._notify(f"Unknown canvas command {kind!r}.", op=str(kind))
         except (TensorragError, FileNotFoundError, KeyError) as exc:
@@ -363,6 +400,9 @@ class Canvas(anywidget.AnyWidget):
 
     def _send_image(self, node_id: str, port: str) -> None:
         run = self._view.run
+        if run is None and self._view.manifest is not None:  # a past run on show: its manifest has the refs
+            self._send_stored_image(node_id, port)
+            return
         if run is None:
             raise RunError("Nothing has run yet.")
         ref = run.outputs(node_id).get(port)
@@ -372,6 +412,19 @@ class Canvas(anywidget.AnyWidget):
         data = run.output(node_id, port)
         if not isinstance(data, (bytes, bytearray)):
             raise RunError(f"{node_id}.{port} is not a byte output.")
+        encoded = base64.b64encode(bytes(data)).decode("ascii")
+        self.send({"type": "image", "node_id": node_id, "port": port, "mime": mime, "data": encoded})
+
+    def _send_stored_image(self, node_id: str, port: str) -> None:
+        manifest = self._view.manifest or {}
+        rec = (manifest.get("nodes") or {}).get(node_id) or {}
+        ref = (rec.get("outputs") or {}).get(port)
+        if not isinstance(ref, dict):
+            raise RunError(f"Node {node_id!r} has no output {port!r} in run {manifest.get('run_id')}.")
+        data = self._project_store().get(ref)
+        if not isinstance(data, (bytes, bytearray)):
+            raise RunError(f"{node_id}.{port} is not a byte output.")
+        mime = IMAGE_TYPES.get(str(ref.get("ext", "")).lower(), "application/octet-stream")
         encoded = base64.b64encode(bytes(data)).decode("ascii")
         self.send({"type": "image", "node_id": node_id, "port": port, "mime": mime, "data": encoded})
 

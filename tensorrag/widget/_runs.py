@@ -13,6 +13,8 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from tensorrag.widget._history import note_times
+
 if TYPE_CHECKING:
     from tensorrag.pipeline import Pipeline
     from tensorrag.run import Run
@@ -42,6 +44,7 @@ class RunView:
         self.previews: dict[str, Any] = dict(previews or {})
         self.pending: set[str] = set()  # nodes whose preview is still to be read from the run
         self.versions = dict.fromkeys(FIELDS, 0)
+        self.manifest: dict[str, Any] | None = None  # a past run shown from its manifest (Canvas.open_run)
 
     def touch(self, *fields: str) -> None:
         """Say these traits changed (lock held)."""
@@ -49,13 +52,16 @@ class RunView:
             self.versions[f] += 1
 
     def to_status(self) -> dict[str, Any]:
+        past = self.manifest
+        extra = {"reopened": True} if past is not None else {}
         return {
-            "run_id": self.run.run_id if self.run else None,
+            "run_id": self.run.run_id if self.run else past.get("run_id") if past is not None else None,
             "state": self.state,
             "targets": self.targets,
             "error": self.error,
             "execution_time": self.execution_time,
             "nodes": {nid: dict(rec) for nid, rec in self.nodes.items()},
+            **extra,
         }
 
     def apply(self, event: dict[str, Any]) -> bool:
@@ -67,6 +73,7 @@ class RunView:
                 status = event.get("status", "")
                 rec = self.nodes.setdefault(nid, {"status": status, "message": "", "progress": None})
                 rec["status"], rec["message"] = status, event.get("message", "")
+                note_times(rec, status, event.get("timestamp"))  # durations on the cards, bars in the timeline
                 if status != "running":
                     rec["progress"] = None
                 if status == "pending":

@@ -1,9 +1,10 @@
 """What the canvas shares with the browser: the palette, and edits that arrive as whole documents.
 
 The browser never edits the pipeline directly. It assigns a new ``graph`` document; :func:`apply_document`
-works out what changed (nodes removed, edges removed, nodes added, nodes changed, edges added, in
-that order) and replays it through the public :class:`~tensorrag.pipeline.Pipeline` methods, so
-an edit made on the canvas gets exactly the checks and the error messages it would get in code.
+works out what changed (nodes removed, edges removed, nodes added, nodes changed, edges added, the
+document's own extra keys such as the canvas's ``ui`` groups, in that order) and replays it through
+the public :class:`~tensorrag.pipeline.Pipeline` methods, so an edit made on the canvas gets exactly
+the checks and the error messages it would get in code.
 Every operation that fails is reported; the others still apply.
 """
 
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tensorrag.cards.catalog import canvas_palette
 from tensorrag.errors import TensorragError
+from tensorrag.pipeline._document import set_extra
 from tensorrag.spec import EdgeSpec, GraphSpec, NodeSpec
 from tensorrag.widget._floats import mark_palette, restore_document
 
@@ -148,6 +150,9 @@ def apply_document(pipeline: Pipeline, doc: Any) -> EditResult:
         if key not in have:
             ends = (edge.source, edge.source_output, edge.target, edge.target_input)
             attempt("connect", edge.target, edge.target_input, pipeline.connect, *ends)
+    # 6. top-level keys tensorrag does not read (the canvas's "ui": groups, collapsed nodes), verbatim
+    if set_extra(pipeline, new.extra):
+        result.applied.append("extra")
     return result
 
 
