@@ -61,6 +61,10 @@ def note_times(rec: dict[str, Any], status: str, timestamp: Any) -> None:
         rec["started"] = rec["finished"] = None
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _times(events: Iterable[Any]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for event in events:
@@ -81,7 +85,7 @@ def run_status(manifest: dict[str, Any]) -> dict[str, Any]:
     for nid, rec in nodes.items():
         if not isinstance(rec, dict):
             continue
-        timings = rec.get("timings") if isinstance(rec.get("timings"), dict) else {}
+        timings = _mapping(rec.get("timings"))
         out_nodes[nid] = {
             "status": str(rec.get("status", "")),
             "message": str(rec.get("message") or ""),
@@ -136,7 +140,7 @@ def run_previews(
             if isinstance(stored, dict) and "preview" in stored:
                 stored = stored["preview"]
             entry["data"] = json_safe(stored)
-            outputs = rec.get("outputs") if isinstance(rec.get("outputs"), dict) else {}
+            outputs = _mapping(rec.get("outputs"))
             entry["images"] = [
                 {"port": port, "ext": ref.get("ext")}
                 for port, ref in outputs.items()
