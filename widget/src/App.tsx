@@ -3,7 +3,6 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import {
   Background,
   Controls,
-  MiniMap,
   Panel,
   ReactFlow,
   applyEdgeChanges,
@@ -20,7 +19,7 @@ import {
   type Viewport,
 } from "@xyflow/react";
 import { CanvasContext, sharedFor, useCanvas, type CanvasContextValue } from "./context";
-import { useTrait, type Model } from "./store";
+import { Observable, useTrait, type Model } from "./store";
 import type { CardInfo, DocNode, GraphDoc, JsonObject } from "./types";
 import {
   addEdge,
@@ -42,6 +41,7 @@ import { Inspector } from "./components/Inspector";
 import { Console } from "./components/Console";
 import { LabelledEdge } from "./components/LabelledEdge";
 import { EdgeOverlay } from "./components/EdgeOverlay";
+import { BottomPanel, GroupFrames, PanelButtons, StatusMiniMap, TracebackModal, useUiNodes, type PanelName } from "./components/PanelsBar";
 import { BIG_GRAPH, LOD_ZOOM, NODE_WIDTH, nodeHeight } from "./geometry";
 import { CardPanel } from "./components/CardPanel";
 import type { CardFiles } from "./cardFiles";
@@ -152,9 +152,8 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
 
   const [nodes, setNodes] = useState<CardFlowNode[]>(() => toFlowNodes(doc, cards, []));
   const big = nodes.length > BIG_GRAPH;
-  const ctx = useMemo<CanvasContextValue>(() => ({ model, cards, shared, big }), [model, cards, shared, big]);
   const far = useStore(zoomedOut);
-  const lod = big && far; // zoomed out on a big graph: compact nodes, edges drawn as one path
+  const lod = far; // zoomed out: compact nodes, edges drawn as one path
   // React Flow mounts once the pane has a size, with a viewport that already fits the graph: big
   // graphs are then drawn once, at the right zoom (no full-size first pass).
   const flowBox = useRef<HTMLDivElement>(null);
@@ -163,6 +162,8 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
   const [selected, setSelected] = useState<string | null>(null);
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [showConsole, setShowConsole] = useState(false);
+  const [panel, setPanel] = useState<PanelName | null>(null);
+  const traceback = useMemo(() => new Observable<string | null>(null), []);
   const [code, setCode] = useState<string | null>(null);
   const [showCards, setShowCards] = useState(false);
   const committed = useRef<GraphDoc | null>(null);
@@ -207,6 +208,8 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
   );
   const edit = useEditing({ model, rf, docRef, commitRaw, cards, setNodes, setSelected, root, toast });
   const commit = edit.commit; // every edit is recorded for undo
+  const ctx = useMemo<CanvasContextValue>(() => ({ model, cards, shared, big, commit, traceback }), [model, cards, shared, big, commit, traceback]);
+  const shownNodes = useUiNodes(nodes, doc);
 
   // The document (or the palette) changed: rebuild the flow, keeping unchanged node objects.
   useEffect(() => {
@@ -444,6 +447,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
             Console
           </button>
           {cardFiles ? <button type="button" className={`trc-btn${showCards ? " trc-btn-on" : ""}`} onClick={() => setShowCards((v) => !v)} data-testid="btn-cards">Cards</button> : null}
+          <PanelButtons panel={panel} setPanel={setPanel} keysOn={root} />
           <span className={`trc-run-state trc-run-${status?.state ?? "idle"}`} data-testid="run-state" data-state={status?.state ?? "idle"}>
             {status?.state && status.state !== "idle" ? `${status.state}${total ? ` · ${done}/${total}` : ""}` : "ready"}
           </span>
@@ -456,7 +460,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
           }} onDrop={onDrop}>
             {initialViewport ? (
             <ReactFlow<CardFlowNode, Edge>
-              nodes={nodes}
+              nodes={shownNodes}
               edges={lod ? NO_EDGES : edges}
               nodeTypes={nodeTypes}
               edgeTypes={edgeTypes}
@@ -478,8 +482,9 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
             >
               <Background gap={20} size={1} />
               <Controls showInteractive={false} />
-              {lod ? <EdgeOverlay nodes={nodes} edges={edges} /> : null}
-              {!big ? <MiniMap pannable zoomable style={{ width: 150, height: 96 }} nodeColor={(n) => String((n.data as CardNodeData).color)} /> : null}
+              {lod ? <EdgeOverlay nodes={shownNodes} edges={edges} /> : null}
+              <GroupFrames />
+              {!big ? <StatusMiniMap /> : null}
               <ConnectionHint cards={cards} />
               {edit.findPanel}
               <Panel position="top-center">
@@ -516,6 +521,8 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
         </div>
         {showConsole ? <Console onClose={() => setShowConsole(false)} /> : null}
         {edit.overlay}
+        <BottomPanel panel={panel} onClose={() => setPanel(null)} />
+        <TracebackModal />
         {code !== null ? (
           <div className="trc-modal" role="dialog" data-testid="code">
             <div className="trc-modal-box">

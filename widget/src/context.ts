@@ -2,7 +2,7 @@
 import { createContext, useContext } from "react";
 import type { Model } from "./store";
 import { Observable } from "./store";
-import type { CardInfo } from "./types";
+import type { CardInfo, GraphDoc } from "./types";
 
 export type ImageEntry = { mime: string; data: string } | { error: string } | "loading";
 
@@ -28,6 +28,10 @@ export interface CanvasContextValue {
   shared: Shared;
   /** More nodes than BIG_GRAPH: cull off-screen elements, compact nodes when zoomed out. */
   big: boolean;
+  /** Assign an edited document (the same path as every canvas edit). */
+  commit: (next: GraphDoc) => void;
+  /** This view's open traceback (a click on a failed card's error line): the node id, or null. */
+  traceback: Observable<string | null>;
 }
 
 export const CanvasContext = createContext<CanvasContextValue | null>(null);

@@ -28,6 +28,7 @@ export interface GraphDoc {
   nodes: DocNode[];
   edges: DocEdge[];
   nodeCounter?: number;
+  ui?: UiState;
   [key: string]: unknown;
 }
 
@@ -79,6 +80,11 @@ export interface NodeRunState {
   status: string;
   message: string;
   progress: { current: number; total: number } | null;
+  /** ISO-8601 UTC times of the node's `running` and terminal events (absent before they happen). */
+  started?: string | null;
+  finished?: string | null;
+  /** Seconds the card itself took (`timings.total`), known for a re-opened past run. */
+  seconds?: number | null;
 }
 
 /** Trait `status`: the current run. */
@@ -89,6 +95,36 @@ export interface RunStatus {
   error: string | null;
   execution_time: number | null;
   nodes: Record<string, NodeRunState>;
+  /** A past run shown again from its manifest (the history panel's "Open"). */
+  reopened?: boolean;
+}
+
+/** One past run, as `Project.runs()` / `GET /api/v2/projects/{name}/runs` list it. */
+export interface RunSummary {
+  run_id: string;
+  status: string;
+  started_at?: string | null;
+  finished_at?: string | null;
+  execution_time?: number | null;
+  nodes?: Record<string, string>;
+  failed?: string[];
+  reason?: string;
+  error?: string;
+}
+
+/** A named frame around nodes on the canvas (document key `ui.groups`). */
+export interface Group {
+  id: string;
+  label: string;
+  nodes: string[];
+  collapsed?: boolean;
+}
+
+/** Canvas-only presentation kept in `_pipeline.json` under `ui` (runs never read it). */
+export interface UiState {
+  groups?: Group[];
+  /** Nodes drawn as their title bar only. */
+  collapsed?: string[];
 }
 
 export interface Preview {

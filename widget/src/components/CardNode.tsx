@@ -1,10 +1,13 @@
 // One card on the canvas: title, category colour, labelled typed ports, run status and progress.
-import { memo, useEffect, useRef } from "react";
+import { memo, useEffect, useMemo, useRef } from "react";
 import { Handle, Position, useStore, useUpdateNodeInternals, type Node, type NodeProps } from "@xyflow/react";
 import { useCanvas } from "../context";
 import { LOD_ZOOM, nodeHeight } from "../geometry";
 import { useTraitSelect } from "../store";
 import { TYPE_COLORS } from "../graph";
+import { formatSeconds, keyValues, nodeSeconds } from "../runinfo";
+import { isCollapsed, toggleCollapsed } from "../ui";
+import { ErrorBadge } from "./ErrorBadge";
 
 export interface CardNodeData extends Record<string, unknown> {
   cardType: string;
@@ -25,38 +28,43 @@ const SEP = "\u0001";
 const zoomedOut = (s: { transform: [number, number, number] }) => s.transform[2] < LOD_ZOOM;
 
 function CardNodeView({ id, data, selected }: NodeProps<CardFlowNode>) {
-  const { model, big } = useCanvas();
+  const { model, commit } = useCanvas();
   const far = useStore(zoomedOut);
-  const compact = big && far;
+  const compact = far; // any graph seen from afar: titles and status colours, not unreadable ports
+  const collapsed = useTraitSelect(model, "graph", (g) => isCollapsed(g, id));
   // Switching between the compact and the full card adds or removes the handles: re-measure them.
   const updateInternals = useUpdateNodeInternals();
-  const wasCompact = useRef(compact);
+  const wasCompact = useRef(`${compact}/${collapsed}`);
+  const shape = `${compact}/${collapsed}`;
   useEffect(() => {
-    if (wasCompact.current !== compact) {
-      wasCompact.current = compact;
+    if (wasCompact.current !== shape) {
+      wasCompact.current = shape;
       updateInternals(id);
     }
-  }, [compact, id, updateInternals]);
+  }, [shape, id, updateInternals]);
   const runKey = useTraitSelect(model, "status", (s) => {
     const rec = s?.nodes?.[id];
     if (!rec) return "";
     const p = rec.progress;
-    return [rec.status, p ? p.current : "", p ? p.total : "", rec.message ?? ""].join(SEP);
+    const secs = rec.status === "running" ? null : nodeSeconds(rec);
+    return [rec.status, p ? p.current : "", p ? p.total : "", rec.message ?? "", secs ?? ""].join(SEP);
   });
+  const facts = useMemo(() => keyValues(JSON.parse(data.configKey || "{}")), [data.configKey]);
   const problemKey = useTraitSelect(model, "problems", (ps) =>
     (ps ?? [])
       .filter((p) => p.node_id === id)
       .map((p) => `${p.field ?? ""}${SEP}${p.message}`)
       .join("\n"),
   );
-  const [status, current, total, message] = runKey ? runKey.split(SEP) : ["", "", "", ""];
+  const [status, current, total, message, seconds] = runKey ? runKey.split(SEP) : ["", "", "", "", ""];
+  const took = status === "cached" ? "cached" : seconds ? formatSeconds(Number(seconds)) : "";
   const problems = problemKey ? problemKey.split("\n").map((line) => line.split(SEP)) : [];
   const badFields = new Set(problems.map(([field]) => field).filter(Boolean));
   const pct = current && total && Number(total) > 0 ? Math.min(100, (100 * Number(current)) / Number(total)) : null;
   const rows = data.inputs.length + data.outputs.length;
   const classes = `trc-node${status ? ` trc-status-${status}` : ""}${selected ? " trc-selected" : ""}${
     data.unknown ? " trc-unknown" : ""
-  }${data.disabled ? " trc-disabled" : ""}`;
+  }${data.disabled ? " trc-disabled" : ""}${collapsed ? " trc-node-collapsed" : ""}`;
   if (compact) {
     // A big graph seen from afar: a box of the same size with the title (ports are unreadable here;
     // the edges are drawn by the canvas). Zoom in and the full card comes back.
@@ -80,6 +88,19 @@ function CardNodeView({ id, data, selected }: NodeProps<CardFlowNode>) {
       title={message || undefined}
     >
       <div className="trc-node-head">
+        <button
+          type="button"
+          className="trc-node-fold nodrag"
+          onClick={(e) => {
+            e.stopPropagation();
+            commit(toggleCollapsed(model.get("graph"), [id]));
+          }}
+          aria-label={collapsed ? "Expand card" : "Collapse card"}
+          title={collapsed ? "Expand card" : "Collapse card"}
+          data-testid={`fold-${id}`}
+        >
+          {collapsed ? "▸" : "▾"}
+        </button>
         <span className="trc-node-title">{data.title}</span>
         {data.disabled ? <span className="trc-badge trc-badge-disabled" title="Disabled: runs skip it and its descendants">off</span> : null}
         {status ? <span className={`trc-badge trc-badge-${status}`}>{status}</span> : null}
@@ -88,7 +109,17 @@ function CardNodeView({ id, data, selected }: NodeProps<CardFlowNode>) {
         <span className="trc-node-id">{id}</span>
         <span className="trc-node-cat">{data.unknown ? `unknown: ${data.cardType}` : data.category}</span>
       </div>
-      {rows > 0 ? (
+      {collapsed ? (
+        // Folded: the ports' handles stay (edges keep their ends), stacked at the card's sides.
+        <>
+          {data.inputs.map(([name, type]) => (
+            <Handle key={`in-${name}`} type="target" position={Position.Left} id={name} className="trc-handle" data-port={name} data-type={type} style={{ background: TYPE_COLORS[type] ?? "#64748b" }} />
+          ))}
+          {data.outputs.map(([name, type]) => (
+            <Handle key={`out-${name}`} type="source" position={Position.Right} id={name} className="trc-handle" data-port={name} data-type={type} style={{ background: TYPE_COLORS[type] ?? "#64748b" }} />
+          ))}
+        </>
+      ) : rows > 0 ? (
         <div className="trc-ports">
           {data.inputs.map(([name, type]) => (
             <div className={`trc-port trc-port-in${badFields.has(name) ? " trc-port-bad" : ""}`} key={`in-${name}`}>
@@ -122,6 +153,23 @@ function CardNodeView({ id, data, selected }: NodeProps<CardFlowNode>) {
           ))}
         </div>
       ) : null}
+      {!collapsed && (facts.length || took) ? (
+        <div className="trc-node-foot" data-testid={`facts-${id}`}>
+          <span className="trc-node-facts" title={facts.map(([k, v]) => `${k} = ${v}`).join("\n")}>
+            {facts.map(([k, v]) => (
+              <span className="trc-kv" key={k}>
+                <span className="trc-kv-k">{k}</span> {v}
+              </span>
+            ))}
+          </span>
+          {took ? (
+            <span className="trc-node-took" data-testid={`took-${id}`} title="How long the node took in this run">
+              {took}
+            </span>
+          ) : null}
+        </div>
+      ) : null}
+      {status === "failed" ? <ErrorBadge nodeId={id} message={message} /> : null}
       {status === "running" ? (
         <div className={`trc-progress${pct === null ? " trc-progress-busy" : ""}`} data-testid={`progress-${id}`}>
           <div style={pct === null ? undefined : { width: `${pct}%` }} />

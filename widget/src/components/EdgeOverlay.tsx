@@ -13,7 +13,7 @@ function EdgeOverlayView({ nodes, edges }: { nodes: CardFlowNode[]; edges: Edge[
     for (const e of edges) {
       const s = byId.get(e.source);
       const t = byId.get(e.target);
-      if (!s || !t) continue;
+      if (!s || !t || s.hidden || t.hidden) continue;
       const out = s.data.outputs.findIndex(([p]) => p === e.sourceHandle);
       const inp = t.data.inputs.findIndex(([p]) => p === e.targetHandle);
       const sx = s.position.x + (s.measured?.width ?? NODE_WIDTH);
