@@ -2,7 +2,7 @@
 // The notebook's kernel does the same work in tensorrag/widget/_canvas.py; the components cannot tell them apart.
 import type { Model } from "./store";
 import { attachFloats, parseJson, stringifyJson } from "./floats";
-import type { CardInfo, GraphDoc, LogLine, NodeRunState, Preview, Problem, RunStatus, Traits } from "./types";
+import type { CardInfo, GraphDoc, LogLine, NodeRunState, Preview, Problem, RunStatus, RunSummary, Traits } from "./types";
 
 type Listener = (...args: any[]) => void;
 
@@ -69,6 +69,19 @@ export class Api {
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     return url.href;
   }
+}
+
+/** A node's start/end after one status event (the kernel's `note_times`). */
+function nodeTimes(
+  was: { started?: string | null; finished?: string | null } | undefined,
+  status: string,
+  ts: unknown,
+): Pick<NodeRunState, "started" | "finished"> {
+  const out = { started: was?.started ?? null, finished: was?.finished ?? null };
+  if (typeof ts !== "string") return out;
+  if (status === "running") return { started: ts, finished: null };
+  if (status === "pending") return { started: null, finished: null };
+  return { ...out, finished: ts };
 }
 
 const idle = (): RunStatus => ({ run_id: null, state: "idle", targets: null, error: null, execution_time: null, nodes: {} });
@@ -179,6 +192,13 @@ export class RestModel implements Model {
         break;
       case "card_source":
         throw new Error("This page shows card source in the Cards panel: open the card's file there.");
+      case "runs":
+        this.emit("msg:custom", { type: "runs", runs: await this.api.json<RunSummary[]>("GET", `${this.path}/runs?limit=50`) });
+        break;
+      case "open_run":
+        await this.openRun(String(msg.run_id));
+        this.emit("msg:custom", { type: "opened_run", run_id: msg.run_id });
+        break;
       default:
         throw new Error(`Unknown canvas command ${JSON.stringify(msg?.type)}.`);
     }
@@ -236,6 +256,35 @@ export class RestModel implements Model {
     this.emit("msg:custom", { type: "image", node_id: nodeId, port, mime, data: btoa(bin) });
   }
 
+  /** Show a past run from its manifest: node states, start/end times and errors (as the kernel's open_run). */
+  private async openRun(runId: string): Promise<void> {
+    if (this.state.status.state === "running" || this.state.status.state === "starting")
+      throw new Error(`Run ${this.state.status.run_id} is still going; wait for it or cancel it before opening another.`);
+    const m = await this.api.json<any>("GET", `${this.path}/runs/${encodeURIComponent(runId)}`);
+    const times: Record<string, { started?: string | null; finished?: string | null }> = {};
+    for (const e of Array.isArray(m?.events) ? m.events : []) {
+      if (e?.type !== "node_status" || !e.node_id || typeof e.timestamp !== "string") continue;
+      const t = (times[e.node_id] ??= {});
+      Object.assign(t, nodeTimes(t, String(e.status), e.timestamp));
+    }
+    const nodes: Record<string, NodeRunState> = {};
+    const previews: Record<string, Preview> = {};
+    for (const [nid, rec] of Object.entries<any>(m?.nodes ?? {})) {
+      nodes[nid] = {
+        status: String(rec?.status ?? ""), message: String(rec?.message ?? ""), progress: null,
+        started: times[nid]?.started ?? null, finished: times[nid]?.finished ?? null, seconds: rec?.timings?.total ?? null,
+      };
+      if (rec?.status === "failed")
+        previews[nid] = { run_id: runId, status: "failed", view: String(rec.output_type ?? "json"), data: null, images: [],
+          error: rec.error ?? { type: "Error", message: String(rec.message ?? "the node failed"), traceback: "" } };
+    }
+    this.state = { ...this.state, logs: [] };
+    this.set("status", { run_id: runId, state: String(m?.status ?? "completed"), targets: null, error: m?.interrupted ?? null,
+      execution_time: m?.execution_time ?? null, nodes, reopened: true });
+    this.set("previews", previews);
+    this.emit("change:logs");
+  }
+
   // ------------------------------------------------------------------ run events (WebSocket) -> traits
 
   private connect(): void {
@@ -273,7 +322,8 @@ export class RestModel implements Model {
     const status = this.state.status;
     const nid: string | undefined = event.node_id ?? undefined;
     if (event.type === "node_status" && nid) {
-      const rec: NodeRunState = { status: String(event.status), message: String(event.message ?? ""), progress: null };
+      const rec: NodeRunState = { status: String(event.status), message: String(event.message ?? ""), progress: null,
+        ...nodeTimes(status.nodes[nid], String(event.status), event.timestamp) };
       this.set("status", { ...status, state: status.state === "starting" ? "running" : status.state, nodes: { ...status.nodes, [nid]: rec } });
       if (rec.status === "pending" && nid in this.state.previews) {
         const { [nid]: _gone, ...rest } = this.state.previews;
