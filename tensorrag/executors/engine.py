@@ -8,16 +8,12 @@ Algorithm (in the spirit of dask's ``get_async``):
 * **Ready set, no levels.** A node becomes ready the moment its last parent finishes. Ready
   nodes are started in plan order while fewer than ``executor.max_workers`` are in flight.
 * **Cache** and **logs**: see :mod:`tensorrag.executors.steps` (what happens to one node).
-* **Two ways to hand out work, one set of transitions.** An executor that runs tasks elsewhere
-  (processes, Modal) gets them through ``submit``; its threads only ``put`` into a queue (task
-  done, log line, progress) and this thread changes run state. An in-process executor
-  (``LocalExecutor``) instead lends worker threads that take ready nodes from the heap
-  themselves, run them and release their children, all state changes under one lock: no thread
-  hand-off per node. The engine thread then keeps only deadlines and cancel. Either way one thread
-  at a time changes run state or calls listeners (:mod:`tensorrag.executors.steps`), so listeners
-  never run concurrently and events keep their order.
-* **Disabled nodes.** A disabled node and its descendants are not planned; they are ``skipped``
-  from the start with the reason (``upstream node 'x' is disabled``) and do not fail the run.
+* **Two ways to hand out work, one set of transitions.** Executors that run tasks elsewhere
+  (processes, Modal) get them through ``submit`` and only ``put`` results into a queue this thread
+  reads. ``LocalExecutor`` lends worker threads that take ready nodes from the heap themselves,
+  under one lock, with no hand-off per node. Either way one thread at a time changes run state or
+  calls listeners (:mod:`tensorrag.executors.steps`), so events keep their order.
+* **Disabled nodes** and their descendants are not planned: ``skipped`` from the start, with why.
 * **Failure.** A failed node's descendants become ``skipped``; independent branches go on
   (``fail_fast`` stops starting new nodes instead). Timeouts and ``cancel()`` end nodes the
   same way. Every run ends in a terminal state with a ``pipeline_completion`` event.
