@@ -54,6 +54,7 @@ from tensorrag.errors import (
     UnknownSweepFieldError,
     UnsafePathError,
     WiringError,
+    WorkerLostError,
 )
 from tensorrag.pipeline import Edge, Node, Pipeline
 from tensorrag.run import Run
@@ -104,6 +105,7 @@ __all__ = [
     "UnknownSweepFieldError",
     "UnsafePathError",
     "WiringError",
+    "WorkerLostError",
     "Workspace",
     "__version__",
     "card",

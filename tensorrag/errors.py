@@ -33,6 +33,7 @@ error derives from it too (``except KeyError`` still catches an unknown card typ
     ├── ExecutorError                an executor could not run a task
     │   ├── TaskTimeoutError         a task ran past its deadline                  (TimeoutError)
     │   ├── TaskCancelledError       the run was cancelled while the task ran
+    │   ├── WorkerLostError          the worker (Dask, Ray) running a task died or left the cluster
     │   └── RemoteCardError          a card raised in another process/machine
     ├── RunError                     asking a run for something it does not have
     │   └── NodeFailedError          asking for the output of a node that failed
@@ -81,6 +82,7 @@ __all__ = [
     "UnknownSweepFieldError",
     "UnsafePathError",
     "WiringError",
+    "WorkerLostError",
 ]
 
 
@@ -328,6 +330,10 @@ class TaskTimeoutError(ExecutorError, TimeoutError):
 
 class TaskCancelledError(ExecutorError):
     """The run was cancelled (``run.cancel()``) while the task ran; its attempt never commits."""
+
+
+class WorkerLostError(ExecutorError):
+    """The worker running a task died or left the cluster (a Dask ``KilledWorker``, a Ray ``WorkerCrashedError``)."""
 
 
 class RemoteCardError(ExecutorError):

@@ -1,0 +1,44 @@
+"""Cards for the Dask and Ray executor tests (importable by module reference on the clusters' workers)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import tensorrag as tr
+
+
+@tr.card(category="data")
+def t_pid_sleep(seconds: float = 30.0, pid_file: str = "") -> dict:
+    """Write this process's id to ``pid_file`` (atomically), then sleep ``seconds``: a task to kill or cancel."""
+    if pid_file:
+        tmp = f"{pid_file}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(str(os.getpid()))
+        os.replace(tmp, pid_file)
+    time.sleep(seconds)
+    return {"pid": os.getpid()}
+
+
+@tr.card(category="data")
+def t_where(tag: str = "") -> dict:
+    """Report the process it ran in (with ``tag``, so each config is its own node and cache entry)."""
+    return {"pid": os.getpid(), "tag": tag}
+
+
+@tr.card(category="data")
+def t_score(data: dict, alpha: float = 1.0, kind: str = "ridge") -> dict:
+    """A stand-in for a model fit: a deterministic score from the shared upstream data and one config."""
+    penalty = {"ridge": 1.0, "lasso": 2.0}[kind]
+    return {"score": round(sum(data["values"]) / (1.0 + penalty * alpha), 6), "alpha": alpha, "kind": kind}
+
+
+def wait_for_file(path: str, timeout: float = 60.0) -> str:
+    """The content of ``path`` once it exists (a generous hang bound, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            with open(path) as f:
+                return f.read()
+        time.sleep(0.05)
+    raise AssertionError(f"{path} did not appear within {timeout} s")

@@ -1,0 +1,196 @@
+"""DaskExecutor on a real LocalCluster (2 worker processes): the conformance suite plus what a cluster shows."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import uuid
+
+import pytest
+
+pytest.importorskip("distributed")
+pytest.register_assert_rewrite("tests.executors.conformance")
+
+import dask  # noqa: E402
+
+import tensorrag as tr  # noqa: E402
+from tensorrag.errors import ConfigError, WorkerLostError  # noqa: E402
+from tensorrag.executors.dask import DaskExecutor, dask_resources  # noqa: E402
+from tests.executors import cards as C  # noqa: E402
+from tests.executors import remote_cards as R  # noqa: E402
+from tests.executors.conformance import ExecutorConformance, RecordingExecutor  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shared():
+    # One cluster for the module (start-up costs seconds); a lost worker's task fails at once (no retry elsewhere).
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        ex = DaskExecutor(n_workers=2, threads_per_worker=1)
+        ex.start()
+    yield ex
+    ex.shutdown()
+    assert ex.cluster is None and ex.client is None
+
+
+class TestDaskConformance(ExecutorConformance):
+    @pytest.fixture(autouse=True)
+    def _executor(self, shared):
+        self._shared = shared
+
+    def make_executor(self) -> DaskExecutor:
+        return self._shared
+
+
+class TestDaskConformanceMemoryStore(ExecutorConformance):
+    """Workers cannot see this process's memory:// store: inputs and outputs travel as bytes."""
+
+    @pytest.fixture(autouse=True)
+    def _executor(self, shared):
+        self._shared = shared
+
+    @pytest.fixture
+    def storage(self) -> str:
+        return f"memory://dask-{uuid.uuid4().hex}"
+
+    def make_executor(self) -> DaskExecutor:
+        return self._shared
+
+
+def _chain() -> tr.Pipeline:
+    p = tr.Pipeline("dask-chain")
+    p.add(C.t_source, id="a", n=4)
+    p.add(C.t_double, id="b", factor=3)
+    p.connect("a", "b")
+    return p
+
+
+def test_payload_mode_when_workers_do_not_share_the_disk(tmp_path, shared):
+    ex = DaskExecutor(shared.client, shared_storage=False)  # a Client: joined, not owned
+    rec = RecordingExecutor(ex)
+    run = _chain().run(executor=rec, storage=tmp_path / "store")
+    assert run.ok, run.status
+    assert run.output("b") == {"values": [0, 3, 6, 9]}
+    fed = {t["node_id"]: t for t in rec.tasks}["b"]["inputs"]["data"]
+    assert "data" in fed and "uri" not in fed  # the artifact's bytes travelled in the task
+    assert "storage" not in {t["node_id"]: t for t in rec.tasks}["b"]
+    ex.shutdown()
+    assert shared.client.status == "running"  # a client it did not make is left alone
+
+
+def test_uri_mode_over_s3(s3_server, aws_env, shared):
+    url = f"s3://{s3_server['bucket']}/dask-{uuid.uuid4().hex}"
+    rec = RecordingExecutor(shared)
+    run = _chain().run(executor=rec, storage=url, storage_options=s3_server["options"])
+    assert run.ok, {n: run.error(n) for n in run.status}
+    assert run.output("b") == {"values": [0, 3, 6, 9]}
+    by_node = {t["node_id"]: t for t in rec.tasks}
+    fed = by_node["b"]["inputs"]["data"]
+    assert fed["uri"].startswith(url) and "data" not in fed  # the worker read the bucket itself
+    assert by_node["b"]["storage"]["url"].startswith(url)
+    for payload in rec.results.values():
+        assert all("uri" in ref and "data" not in ref for ref in payload["outputs"].values())
+
+
+def test_worker_killed_mid_task_fails_the_node_with_the_cause(tmp_path, shared):
+    pid_file = str(tmp_path / "pid")
+    p = tr.Pipeline("dask-loss")
+    p.add(R.t_pid_sleep, id="victim", seconds=60, pid_file=pid_file)
+    p.add(C.t_double, id="after")
+    p.connect("victim", "after")
+    run = p.run(executor=shared, storage=tmp_path / "store", wait=False)
+    worker_pid = int(R.wait_for_file(pid_file))
+    assert worker_pid in shared.client.run(os.getpid).values()  # it ran in a Dask worker process
+    os.kill(worker_pid, signal.SIGKILL)
+    run.wait(60)
+    assert run.state == "failed"
+    assert run.status == {"victim": "failed", "after": "skipped"}
+    err = run.error("victim")
+    assert err["type"] == WorkerLostError.__name__
+    assert "Dask worker running it died" in err["message"] and "victim" in err["message"]
+    saved = run.store.read_run(run.run_id)  # the manifest is written, terminal
+    assert saved["status"] == "failed"
+    assert saved["nodes"]["victim"]["error"]["type"] == "WorkerLostError"
+    shared.client.wait_for_workers(2, timeout=60)  # the nanny replaced it
+
+
+def _executing(dask_worker) -> int:
+    return len(dask_worker.state.executing)
+
+
+def test_cancel_cancels_the_dask_future(tmp_path, shared):
+    pid_file = str(tmp_path / "pid")
+    p = tr.Pipeline("dask-cancel")
+    p.add(R.t_pid_sleep, id="nap", seconds=3, pid_file=pid_file)
+    run = p.run(executor=shared, storage=tmp_path / "store", wait=False)
+    R.wait_for_file(pid_file)
+    keys = [k for k in shared.client.futures if str(k).startswith("tensorrag-nap-")]
+    assert keys
+    run.cancel().wait(15)
+    assert run.state == "cancelled"
+    assert run.error("nap")["type"] == "TaskCancelledError"
+    deadline = time.monotonic() + 30
+    while any(k in shared.client.futures for k in keys) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(k in shared.client.futures for k in keys)  # released on the cluster
+    # Dask cannot interrupt the worker thread: once the card ends there, its attempt still never commits.
+    while any(shared.client.run(_executing).values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    metas = [json.loads(m.read_text()) for m in (tmp_path / "store").rglob("_meta.json")]
+    assert metas and all(m.get("abandoned") for m in metas)  # only the abandon mark: no cache entry
+
+
+def test_fan_out_of_six_configs_shares_the_upstream(tmp_path, shared):
+    # The sweeps engine (tensorrag.sweep) is not on main yet: the same shape, a shared root and 6 branches.
+    marks = tmp_path / "marks.txt"
+    p = tr.Pipeline("dask-fanout")
+    p.add(C.t_source, id="data", n=5, mark_file=str(marks))
+    configs = [(kind, alpha) for kind in ("ridge", "lasso") for alpha in (0.1, 1.0, 10.0)]
+    for i, (kind, alpha) in enumerate(configs):
+        p.add(R.t_score, id=f"fit{i}", kind=kind, alpha=alpha)
+        p.connect("data", "output", f"fit{i}", "data")
+    run = p.run(executor=shared, storage=tmp_path / "store")
+    assert run.ok, run.status
+    assert C.read_marks(marks) == ["t_source"]  # the shared upstream ran once
+    scores = {(run.output(f"fit{i}")["kind"], run.output(f"fit{i}")["alpha"]): run.output(f"fit{i}")["score"]
+              for i in range(len(configs))}
+    assert scores == {(k, a): round(10 / (1 + {"ridge": 1.0, "lasso": 2.0}[k] * a), 6) for k, a in configs}
+    p.add(R.t_score, id="fit6", kind="ridge", alpha=100.0)  # one more value: only the new branch runs
+    p.connect("data", "output", "fit6", "data")
+    again = p.run(executor=shared, storage=tmp_path / "store")
+    assert again.status["fit6"] == "completed"
+    assert {again.status[f"fit{i}"] for i in range(6)} == {"cached"} and again.status["data"] == "cached"
+
+
+def test_resources_map_to_dask_worker_resources():
+    assert dask_resources({"gpu": "A100:2", "memory": 1024, "cpu": 2, "timeout": 5}, "n") == {
+        "GPU": 2.0, "MEMORY": float(2**30), "CPU": 2.0}
+    assert dask_resources({"gpu": "T4"}, "n") == {"GPU": 1.0}
+    assert dask_resources({"timeout": 5}, "n") == {}
+    with pytest.raises(ConfigError, match=r"node 'n' resources\['gpu'\]"):
+        dask_resources({"gpu": "A100:zero"}, "n")
+    with pytest.raises(ConfigError, match="MiB"):
+        dask_resources({"memory": -1}, "n")
+
+
+def test_gpu_nodes_run_only_on_workers_that_declare_a_gpu(tmp_path, shared):
+    p = tr.Pipeline("dask-gpu")
+    p.add(R.t_where, id="gpu", tag="g", resources={"gpu": "T4", "memory": 512})
+    with pytest.raises(ConfigError, match=r"needs Dask worker resources GPU=1.*--resources"):
+        p.run(executor=shared, storage=tmp_path / "store")  # refused before anything runs: no GPU worker yet
+    cluster, client = shared.cluster, shared.client
+    cluster.new_spec["options"] = {**cluster.new_spec["options"], "resources": {"GPU": 1}}
+    cluster.scale(3)
+    client.wait_for_workers(3, timeout=60)
+    gpu_pids = set(client.run(os.getpid, workers=[
+        addr for addr, w in client.scheduler_info()["workers"].items() if w.get("resources", {}).get("GPU")]).values())
+    ex = DaskExecutor(client)
+    for i in range(4):
+        p.add(R.t_where, id=f"gpu{i}", tag=str(i), resources={"gpu": "A10G", "memory": 512})  # MEMORY: declared nowhere
+    run = p.run(executor=ex, storage=tmp_path / "store")
+    assert run.ok, {n: run.error(n) for n in run.status}
+    assert {run.output(n)["pid"] for n in run.status} <= gpu_pids
+    p.add(R.t_where, id="two", resources={"gpu": "A100:2"})
+    with pytest.raises(ConfigError, match="GPU=2"):
+        p.run(executor=ex, storage=tmp_path / "store")
