@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 import tensorrag as tr
 
@@ -42,3 +43,12 @@ def wait_for_file(path: str, timeout: float = 60.0) -> str:
                 return f.read()
         time.sleep(0.05)
     raise AssertionError(f"{path} did not appear within {timeout} s")
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Return once ``condition()`` holds (a generous hang bound, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{condition} did not hold within {timeout} s")
+        time.sleep(0.05)

@@ -194,3 +194,44 @@ def test_gpu_nodes_run_only_on_workers_that_declare_a_gpu(tmp_path, shared):
     p.add(R.t_where, id="two", resources={"gpu": "A100:2"})
     with pytest.raises(ConfigError, match="GPU=2"):
         p.run(executor=ex, storage=tmp_path / "store")
+
+
+def test_found_through_the_entry_point(tmp_path, monkeypatch):
+    from importlib.metadata import entry_points
+
+    from tensorrag.registry import Registry
+    from tests.executors.plugin_metadata import pyproject_executors, write_dist_info
+
+    assert pyproject_executors()["dask"] == "tensorrag.executors.dask:DaskExecutor"
+    monkeypatch.syspath_prepend(str(write_dist_info(tmp_path)))
+    eps = {ep.name: ep for ep in entry_points(group="tensorrag.executors")}
+    assert eps["dask"].value == "tensorrag.executors.dask:DaskExecutor"
+    registry = Registry("executor", entry_point_group="tensorrag.executors")  # knows nothing but entry points
+    assert registry.get("dask") is DaskExecutor
+    installed = entry_points(group="tensorrag.executors").select(name="dask")
+    if any(ep.dist and ep.dist.name == "tensorrag" for ep in installed):  # a fresh `pip install -e .` (CI)
+        from tensorrag.executors import get_executor
+
+        ex = get_executor("dask", n_workers=1)
+        assert isinstance(ex, DaskExecutor) and ex.client is None  # nothing starts before a run
+
+
+def test_import_tensorrag_loads_neither_dask_nor_ray():
+    import subprocess
+    import sys
+
+    code = ("import sys, tensorrag, tensorrag.executors, tensorrag.executors.dask, tensorrag.executors.ray\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed', 'ray'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError, match="address"):
+        DaskExecutor(address=42)
+    with pytest.raises(ConfigError, match="n_workers"):
+        DaskExecutor(n_workers=0)
+    with pytest.raises(ConfigError, match="max_workers"):
+        DaskExecutor(max_workers=0)
+    with pytest.raises(ConfigError, match="shared_storage"):
+        DaskExecutor(shared_storage="yes")
