@@ -28,8 +28,9 @@ $(VENV)/.demo-installed: pyproject.toml constraints.txt | $(PY)
 	$(PIP) -e '.[ml]'
 	touch $@
 
+# ray is not in `all` (a ~70 MB wheel most users do not need); the tests run RayExecutor, so install it here.
 $(VENV)/.test-installed: pyproject.toml constraints.txt | $(PY) $(WIDGET_BUNDLE)
-	$(PIP) -e '.[all,torch,llm,dev]'
+	$(PIP) -e '.[all,torch,llm,dev,ray]'
 	touch $@ $(VENV)/.demo-installed
 
 demo: $(VENV)/.demo-installed

@@ -119,7 +119,7 @@ class RayExecutor(RemoteExecutor):
                     options["address"] = self.address
                 options.update(self.init_options)
                 try:
-                    ray.init(**options)
+                    self._init(ray, options)
                 except Exception as exc:
                     where = f"the Ray cluster at {self.address!r}" if self.address else "a local Ray"
                     raise ExecutorError(
@@ -130,6 +130,21 @@ class RayExecutor(RemoteExecutor):
                 self._local = self.address is None or any(m in self.address for m in ("127.", "localhost"))
             self._remote = ray.remote(entry)
         return int(ray.cluster_resources().get("CPU", 1))
+
+    def _init(self, ray: Any, options: dict[str, Any]) -> None:
+        attempts = 2 if self.address is None else 1
+        for attempt in range(attempts):
+            try:
+                ray.init(**options)
+                return
+            except Exception:
+                # A local Ray's agents can miss its 30 s start-up window on a busy machine: try once more.
+                try:
+                    ray.shutdown()
+                except Exception:  # nothing started that needs stopping
+                    pass
+                if attempt == attempts - 1:
+                    raise
 
     def _disconnect(self) -> None:
         self._remote = None

@@ -126,7 +126,9 @@ class RemoteExecutor(Executor):
         if max_workers is not None and (
             not isinstance(max_workers, int) or isinstance(max_workers, bool) or max_workers < 1
         ):
-            raise ConfigError(f"{type(self).__name__}(max_workers=...) must be a positive integer; got {max_workers!r}.")
+            raise ConfigError(
+                f"{type(self).__name__}(max_workers=...) must be a positive integer; got {max_workers!r}."
+            )
         if shared_storage not in (None, True, False):
             raise ConfigError(f"{type(self).__name__}(shared_storage=...) must be True, False or None; "
                               f"got {shared_storage!r}.")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import tensorrag as tr
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @tr.card(category="data")
