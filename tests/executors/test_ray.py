@@ -82,6 +82,59 @@ def test_uri_mode_over_s3(s3_server, aws_env, shared):
         assert all("uri" in ref and "data" not in ref for ref in payload["outputs"].values())
 
 
+def test_fan_out_of_six_configs_shares_the_upstream(tmp_path, shared):
+    # The sweeps engine (tensorrag.sweep) is not on main yet: the same shape, a shared root and 6 branches.
+    marks = tmp_path / "marks.txt"
+    p = tr.Pipeline("ray-fanout")
+    p.add(C.t_source, id="data", n=5, mark_file=str(marks))
+    configs = [(kind, alpha) for kind in ("ridge", "lasso") for alpha in (0.1, 1.0, 10.0)]
+    for i, (kind, alpha) in enumerate(configs):
+        p.add(R.t_score, id=f"fit{i}", kind=kind, alpha=alpha)
+        p.connect("data", "output", f"fit{i}", "data")
+    run = p.run(executor=shared, storage=tmp_path / "store")
+    assert run.ok, run.status
+    assert C.read_marks(marks) == ["t_source"]
+    for i, (kind, alpha) in enumerate(configs):
+        assert run.output(f"fit{i}")["score"] == round(10 / (1 + {"ridge": 1.0, "lasso": 2.0}[kind] * alpha), 6)
+
+
+def test_resources_map_to_ray_options(tmp_path, shared):
+    assert ray_options({"gpu": "A100:2", "memory": 1024, "cpu": 2, "timeout": 5}, "n") == {
+        "num_cpus": 2, "num_gpus": 2.0, "memory": 2**30}
+    assert ray_options({}, "n") == {"num_cpus": 1}
+    with pytest.raises(ConfigError, match=r"node 'n' resources\['cpu'\]"):
+        ray_options({"cpu": "many"}, "n")
+    p = tr.Pipeline("ray-res")
+    p.add(R.t_where, id="small", resources={"cpu": 2, "memory": 256})
+    assert p.run(executor=shared, storage=tmp_path / "store").ok  # fits the 2-CPU cluster
+    p.add(R.t_where, id="gpu", tag="g", resources={"gpu": "T4"})
+    with pytest.raises(ConfigError, match=r"'t_where' needs num_gpus=1, but the whole Ray cluster has GPU=0"):
+        p.run(executor=shared, storage=tmp_path / "store")  # refused before anything runs (Ray would wait forever)
+
+
+def test_found_through_the_entry_point(tmp_path, monkeypatch):
+    from importlib.metadata import entry_points
+
+    from tensorrag.registry import Registry
+    from tests.executors.plugin_metadata import pyproject_executors, write_dist_info
+
+    assert pyproject_executors()["ray"] == "tensorrag.executors.ray:RayExecutor"
+    monkeypatch.syspath_prepend(str(write_dist_info(tmp_path)))
+    assert {ep.name: ep.value for ep in entry_points(group="tensorrag.executors")}["ray"] == (
+        "tensorrag.executors.ray:RayExecutor")
+    assert Registry("executor", entry_point_group="tensorrag.executors").get("ray") is RayExecutor
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError, match="address"):
+        RayExecutor(address=42)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="num_cpus"):
+        RayExecutor(num_cpus=0)
+    with pytest.raises(ConfigError, match="max_retries"):
+        RayExecutor(max_retries=-1)
+
+
+# Last: each of these kills a Ray worker, and a fresh one starts cold (imports) for the next task.
 def test_worker_killed_mid_task_fails_the_node_with_the_cause(tmp_path, shared):
     pid_file = str(tmp_path / "pid")
     p = tr.Pipeline("ray-loss")
@@ -119,40 +172,10 @@ def test_cancel_kills_the_ray_worker(tmp_path, shared):
 def test_timeout_kills_the_ray_worker(tmp_path, shared):
     pid_file = str(tmp_path / "pid")
     p = tr.Pipeline("ray-timeout")
-    p.add(R.t_pid_sleep, id="nap", seconds=60, pid_file=pid_file, resources={"timeout": 10})
+    p.add(R.t_pid_sleep, id="nap", seconds=60, pid_file=pid_file, resources={"timeout": 5})
     run = p.run(executor=shared, storage=tmp_path / "store", wait=False)
     worker_pid = int(R.wait_for_file(pid_file))
     run.wait(60)
     assert run.status == {"nap": "failed"}
     assert run.error("nap")["type"] == "TaskTimeoutError"
     R.wait_until(lambda: not _alive(worker_pid), 30)
-
-
-def test_fan_out_of_six_configs_shares_the_upstream(tmp_path, shared):
-    # The sweeps engine (tensorrag.sweep) is not on main yet: the same shape, a shared root and 6 branches.
-    marks = tmp_path / "marks.txt"
-    p = tr.Pipeline("ray-fanout")
-    p.add(C.t_source, id="data", n=5, mark_file=str(marks))
-    configs = [(kind, alpha) for kind in ("ridge", "lasso") for alpha in (0.1, 1.0, 10.0)]
-    for i, (kind, alpha) in enumerate(configs):
-        p.add(R.t_score, id=f"fit{i}", kind=kind, alpha=alpha)
-        p.connect("data", "output", f"fit{i}", "data")
-    run = p.run(executor=shared, storage=tmp_path / "store")
-    assert run.ok, run.status
-    assert C.read_marks(marks) == ["t_source"]
-    for i, (kind, alpha) in enumerate(configs):
-        assert run.output(f"fit{i}")["score"] == round(10 / (1 + {"ridge": 1.0, "lasso": 2.0}[kind] * alpha), 6)
-
-
-def test_resources_map_to_ray_options(tmp_path, shared):
-    assert ray_options({"gpu": "A100:2", "memory": 1024, "cpu": 2, "timeout": 5}, "n") == {
-        "num_cpus": 2, "num_gpus": 2.0, "memory": 2**30}
-    assert ray_options({}, "n") == {"num_cpus": 1}
-    with pytest.raises(ConfigError, match=r"node 'n' resources\['cpu'\]"):
-        ray_options({"cpu": "many"}, "n")
-    p = tr.Pipeline("ray-res")
-    p.add(R.t_where, id="small", resources={"cpu": 2, "memory": 256})
-    assert p.run(executor=shared, storage=tmp_path / "store").ok  # fits the 2-CPU cluster
-    p.add(R.t_where, id="gpu", tag="g", resources={"gpu": "T4"})
-    with pytest.raises(ConfigError, match=r"'t_where' needs num_gpus=1, but the whole Ray cluster has GPU=0"):
-        p.run(executor=shared, storage=tmp_path / "store")  # refused before anything runs (Ray would wait forever)
