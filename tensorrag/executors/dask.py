@@ -126,9 +126,9 @@ class DaskExecutor(RemoteExecutor):
     def _start_error(self, exc: BaseException) -> ExecutorError:
         where = f"the Dask scheduler at {self.address!r}" if self.address else "a local Dask cluster"
         hint = ("check the address and that the scheduler runs (`dask scheduler`)" if self.address else
-                "worker processes re-import the main script: put the run under `if __name__ == '__main__':`, "
-                "or pass DaskExecutor(cluster_options={'processes': False})")
-        return ExecutorError(f"Starting {where} failed: {type(exc).__name__}: {exc}. Fix: {hint}.")
+                "if the script has no `if __name__ == '__main__':` guard, the worker processes re-import it: add "
+                "one around the run, or pass DaskExecutor(cluster_options={'processes': False})")
+        return ExecutorError(f"Starting {where} failed: {type(exc).__name__}: {str(exc).rstrip('.')}. Fix: {hint}.")
 
     def _disconnect(self) -> None:
         client, self.client, self._declared_memo = self.client, None, None

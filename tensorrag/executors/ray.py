@@ -121,10 +121,12 @@ class RayExecutor(RemoteExecutor):
                 try:
                     self._init(ray, options)
                 except Exception as exc:
-                    where = f"the Ray cluster at {self.address!r}" if self.address else "a local Ray"
+                    where = f"Joining the Ray cluster at {self.address!r}" if self.address else "Starting a local Ray"
+                    hint = ("check the address (`ray status` on the head node), or use RayExecutor() for a local Ray"
+                            if self.address else "its processes did not come up (twice; a busy machine?): run again, "
+                            "or start Ray yourself (`ray start --head`) and pass RayExecutor('auto')")
                     raise ExecutorError(
-                        f"Starting {where} failed: {type(exc).__name__}: {exc}. Check the address "
-                        "(`ray status` on the head node), or use RayExecutor() for a local Ray."
+                        f"{where} failed: {type(exc).__name__}: {str(exc).rstrip('.')}. Fix: {hint}."
                     ) from exc
                 self._owns_ray = True
                 self._local = self.address is None or any(m in self.address for m in ("127.", "localhost"))

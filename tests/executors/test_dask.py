@@ -235,3 +235,36 @@ def test_bad_arguments():
         DaskExecutor(max_workers=0)
     with pytest.raises(ConfigError, match="shared_storage"):
         DaskExecutor(shared_storage="yes")
+
+
+def test_joins_a_scheduler_by_address(tmp_path, shared):
+    ex = DaskExecutor(shared.cluster.scheduler_address)  # its own client; the cluster is not its to close
+    run = _chain().run(executor=ex, storage=tmp_path / "store")
+    assert run.ok, run.status
+    assert ex.uri_mode(_dummy_task(), run.store)  # a scheduler on loopback: the workers share this disk
+    ex.shutdown()
+    assert ex.client is None and shared.client.status == "running"
+    assert len(shared.client.scheduler_info()["workers"]) >= 2
+
+
+def _dummy_task():
+    from tensorrag.spec import Task
+
+    return Task(run_id="r", node_id="n", card={"card_type": "t_source"}, config={}, inputs={}, key="k")
+
+
+def test_a_script_without_a_main_guard_gets_the_fix(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "import tensorrag as tr\nfrom tensorrag.executors.dask import DaskExecutor\n"
+        "p = tr.Pipeline('ng')\np.add('data_load', id='load', source='sample', sample_name='iris')\n"
+        f"p.run(executor=DaskExecutor(n_workers=1), storage={str(tmp_path / 'store')!r})\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180)
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("tensorrag.errors.ExecutorError: Starting a local Dask cluster failed")
+    assert "if __name__ == '__main__':" in last
