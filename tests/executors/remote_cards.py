@@ -30,13 +30,6 @@ def t_where(tag: str = "") -> dict:
     return {"pid": os.getpid(), "tag": tag}
 
 
-@tr.card(category="data")
-def t_score(data: dict, alpha: float = 1.0, kind: str = "ridge") -> dict:
-    """A stand-in for a model fit: a deterministic score from the shared upstream data and one config."""
-    penalty = {"ridge": 1.0, "lasso": 2.0}[kind]
-    return {"score": round(sum(data["values"]) / (1.0 + penalty * alpha), 6), "alpha": alpha, "kind": kind}
-
-
 def wait_for_file(path: str, timeout: float = 60.0) -> str:
     """The content of ``path`` once it exists (a generous hang bound, not a timing assertion)."""
     deadline = time.monotonic() + timeout

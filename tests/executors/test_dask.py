@@ -141,26 +141,10 @@ def test_cancel_cancels_the_dask_future(tmp_path, shared):
     assert metas and all(m.get("abandoned") for m in metas)  # only the abandon mark: no cache entry
 
 
-def test_fan_out_of_six_configs_shares_the_upstream(tmp_path, shared):
-    # The sweeps engine (tensorrag.sweep) is not on main yet: the same shape, a shared root and 6 branches.
-    marks = tmp_path / "marks.txt"
-    p = tr.Pipeline("dask-fanout")
-    p.add(C.t_source, id="data", n=5, mark_file=str(marks))
-    configs = [(kind, alpha) for kind in ("ridge", "lasso") for alpha in (0.1, 1.0, 10.0)]
-    for i, (kind, alpha) in enumerate(configs):
-        p.add(R.t_score, id=f"fit{i}", kind=kind, alpha=alpha)
-        p.connect("data", "output", f"fit{i}", "data")
-    run = p.run(executor=shared, storage=tmp_path / "store")
-    assert run.ok, run.status
-    assert C.read_marks(marks) == ["t_source"]  # the shared upstream ran once
-    scores = {(run.output(f"fit{i}")["kind"], run.output(f"fit{i}")["alpha"]): run.output(f"fit{i}")["score"]
-              for i in range(len(configs))}
-    assert scores == {(k, a): round(10 / (1 + {"ridge": 1.0, "lasso": 2.0}[k] * a), 6) for k, a in configs}
-    p.add(R.t_score, id="fit6", kind="ridge", alpha=100.0)  # one more value: only the new branch runs
-    p.connect("data", "output", "fit6", "data")
-    again = p.run(executor=shared, storage=tmp_path / "store")
-    assert again.status["fit6"] == "completed"
-    assert {again.status[f"fit{i}"] for i in range(6)} == {"cached"} and again.status["data"] == "cached"
+def test_grid_sweep_over_the_regression_pipeline(tmp_path, shared):
+    from tests.executors.sweep_check import check_grid_sweep
+
+    check_grid_sweep(shared, tmp_path)
 
 
 def test_resources_map_to_dask_worker_resources():

@@ -82,20 +82,10 @@ def test_uri_mode_over_s3(s3_server, aws_env, shared):
         assert all("uri" in ref and "data" not in ref for ref in payload["outputs"].values())
 
 
-def test_fan_out_of_six_configs_shares_the_upstream(tmp_path, shared):
-    # The sweeps engine (tensorrag.sweep) is not on main yet: the same shape, a shared root and 6 branches.
-    marks = tmp_path / "marks.txt"
-    p = tr.Pipeline("ray-fanout")
-    p.add(C.t_source, id="data", n=5, mark_file=str(marks))
-    configs = [(kind, alpha) for kind in ("ridge", "lasso") for alpha in (0.1, 1.0, 10.0)]
-    for i, (kind, alpha) in enumerate(configs):
-        p.add(R.t_score, id=f"fit{i}", kind=kind, alpha=alpha)
-        p.connect("data", "output", f"fit{i}", "data")
-    run = p.run(executor=shared, storage=tmp_path / "store")
-    assert run.ok, run.status
-    assert C.read_marks(marks) == ["t_source"]
-    for i, (kind, alpha) in enumerate(configs):
-        assert run.output(f"fit{i}")["score"] == round(10 / (1 + {"ridge": 1.0, "lasso": 2.0}[kind] * alpha), 6)
+def test_grid_sweep_over_the_regression_pipeline(tmp_path, shared):
+    from tests.executors.sweep_check import check_grid_sweep
+
+    check_grid_sweep(shared, tmp_path)
 
 
 def test_resources_map_to_ray_options(tmp_path, shared):
