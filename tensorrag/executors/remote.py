@@ -214,11 +214,11 @@ class RemoteExecutor(Executor):
             if top and top != "__main__" and top not in self._modules:
                 self._modules = (*self._modules, top)
         self.start()
-        with self._lock:
-            if self._expect is None or set(self._expect["modules"]) != set(self._modules):
-                from tensorrag.executors.modal_images import expectation
+        from tensorrag.executors.modal_images import expectation
 
-                self._expect = expectation(self._modules)
+        expect = expectation(self._modules)  # per run: a card module edited since the last run is a new digest
+        with self._lock:
+            self._expect = expect
         self._check_resources([(card.card_type, res or {}) for card, res in nodes])
 
     def uri_mode(self, task: Task, store: ArtifactStore) -> bool:
