@@ -183,6 +183,12 @@ class SweepResult:
         """
         return self.sweep.pipeline_for(self.best.config)
 
+    def canvas(self, **options: Any) -> Any:
+        """Show this result on the notebook canvas (see :meth:`tensorrag.sweep.Sweep.canvas`): table, best, statuses."""
+        from tensorrag.widget._sweep import SweepCanvas
+
+        return SweepCanvas(self.sweep, result=self, **options)
+
     def __repr__(self) -> str:
         counts: dict[str, int] = {}
         for b in self.branches:

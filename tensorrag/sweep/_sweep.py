@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
-from tensorrag.errors import SweepError, check_keywords
+from tensorrag.errors import SweepError, TensorragError, check_keywords
 from tensorrag.run import run_pipeline
 from tensorrag.sweep._expand import apply_config, branch_id, branch_part, expand
 from tensorrag.sweep._result import SweepResult
@@ -70,6 +71,7 @@ class Sweep:
         self.mode, self.search, self.n, self.seed = mode, search, n, seed
         self.configs = draw(axes, search, n, seed)
         self.expanded = expand(self.pipeline, self.fields, self.configs)
+        self._canvases: weakref.WeakSet[Any] = weakref.WeakSet()  # open SweepCanvases: they follow every run
 
     @property
     def keys(self) -> list[str]:
@@ -90,6 +92,19 @@ class Sweep:
     def pipeline_for(self, config: Mapping[str, Any]) -> Pipeline:
         """A copy of the pipeline with one branch's values (``{space key: value}``) filled in."""
         return apply_config(self.pipeline, self.fields, config)
+
+    def canvas(self, **options: Any) -> Any:
+        """Show the sweep on the notebook canvas: the pipeline with the swept part badged ×N (docs/sweeps.md).
+
+        The Run button runs the sweep; every run of it (from code too) is followed there: status per
+        node over its copies, the results table (sortable), the best branch highlighted.
+
+        Args:
+            **options: ``height``, and defaults for the canvas's runs (as for :meth:`run`).
+        """
+        from tensorrag.widget._sweep import SweepCanvas
+
+        return SweepCanvas(self, **options)
 
     def __len__(self) -> int:
         return len(self.configs)
@@ -141,9 +156,20 @@ class Sweep:
         if max_parallel is not None and (isinstance(max_parallel, bool) or not isinstance(max_parallel, int)
                                          or max_parallel < 1):
             raise SweepError(f"max_parallel must be a positive int or None; got {max_parallel!r}.")
-        run = run_pipeline(
-            self.expanded, executor=executor, storage=storage, storage_options=storage_options, cache=cache,
-            on_event=on_event, max_workers=max_parallel, project=project, user=user, wait=wait, progress=progress,
-            echo=echo, save_pipeline=False,  # the project's saved graph stays the user's, not the expanded one
-        )
-        return SweepResult(self, run)
+        canvases = list(self._canvases)
+        listeners = [on_event] if callable(on_event) else list(on_event or [])
+        listeners += [c._begin() for c in canvases]
+        try:
+            run = run_pipeline(
+                self.expanded, executor=executor, storage=storage, storage_options=storage_options, cache=cache,
+                on_event=listeners, max_workers=max_parallel, project=project, user=user, wait=wait,
+                progress=progress, echo=echo, save_pipeline=False,  # the saved graph stays the user's, not the expanded one
+            )
+        except TensorragError as exc:
+            for c in canvases:
+                c._attach(None, str(exc))
+            raise
+        result = SweepResult(self, run)
+        for c in canvases:
+            c._attach(result)
+        return result
