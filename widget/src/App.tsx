@@ -44,6 +44,7 @@ import { EdgeOverlay } from "./components/EdgeOverlay";
 import { BottomPanel, GroupFrames, PanelButtons, StatusMiniMap, TracebackModal, useUiNodes, type PanelName } from "./components/PanelsBar";
 import { BIG_GRAPH, LOD_ZOOM, NODE_WIDTH, nodeHeight } from "./geometry";
 import { CardPanel } from "./components/CardPanel";
+import { SweepTable } from "./components/SweepTable";
 import type { CardFiles } from "./cardFiles";
 import { useEditing } from "./useEditing";
 
@@ -519,6 +520,7 @@ export function App({ model, cardFiles }: { model: Model; cardFiles?: CardFiles 
           ) : null}
           {cardFiles && showCards ? <CardPanel files={cardFiles} onClose={() => setShowCards(false)} /> : null}
         </div>
+        <SweepTable />
         {showConsole ? <Console onClose={() => setShowConsole(false)} /> : null}
         {edit.overlay}
         <BottomPanel panel={panel} onClose={() => setPanel(null)} />

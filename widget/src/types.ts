@@ -160,4 +160,6 @@ export interface Traits {
   logs: LogLine[];
   problems: Problem[];
   height: number;
+  /** A sweep's canvas only (tensorrag/widget/_sweep.py). */
+  sweep?: import("./sweep").SweepState;
 }

@@ -8,6 +8,8 @@ import { TYPE_COLORS } from "../graph";
 import { formatSeconds, keyValues, nodeSeconds } from "../runinfo";
 import { isCollapsed, toggleCollapsed } from "../ui";
 import { ErrorBadge } from "./ErrorBadge";
+import { useSweepRunKey } from "../sweep";
+import { SweepBadge, SweepSummary } from "./SweepBadge";
 
 export interface CardNodeData extends Record<string, unknown> {
   cardType: string;
@@ -56,7 +58,9 @@ function CardNodeView({ id, data, selected }: NodeProps<CardFlowNode>) {
       .map((p) => `${p.field ?? ""}${SEP}${p.message}`)
       .join("\n"),
   );
-  const [status, current, total, message, seconds] = runKey ? runKey.split(SEP) : ["", "", "", "", ""];
+  const sweepKey = useSweepRunKey(model, id); // a sweep's copied node: its copies' run, or the picked branch's
+  const key = sweepKey || runKey;
+  const [status, current, total, message, seconds] = key ? key.split(SEP) : ["", "", "", "", ""];
   const took = status === "cached" ? "cached" : seconds ? formatSeconds(Number(seconds)) : "";
   const problems = problemKey ? problemKey.split("\n").map((line) => line.split(SEP)) : [];
   const badFields = new Set(problems.map(([field]) => field).filter(Boolean));
@@ -102,6 +106,7 @@ function CardNodeView({ id, data, selected }: NodeProps<CardFlowNode>) {
           {collapsed ? "▸" : "▾"}
         </button>
         <span className="trc-node-title">{data.title}</span>
+        <SweepBadge nodeId={id} />
         {data.disabled ? <span className="trc-badge trc-badge-disabled" title="Disabled: runs skip it and its descendants">off</span> : null}
         {status ? <span className={`trc-badge trc-badge-${status}`}>{status}</span> : null}
       </div>
@@ -109,6 +114,7 @@ function CardNodeView({ id, data, selected }: NodeProps<CardFlowNode>) {
         <span className="trc-node-id">{id}</span>
         <span className="trc-node-cat">{data.unknown ? `unknown: ${data.cardType}` : data.category}</span>
       </div>
+      <SweepSummary nodeId={id} />
       {collapsed ? (
         // Folded: the ports' handles stay (edges keep their ends), stacked at the card's sides.
         <>
