@@ -185,7 +185,7 @@ class SweepResult:
 
     def canvas(self, **options: Any) -> Any:
         """Show this result on the notebook canvas (see :meth:`tensorrag.sweep.Sweep.canvas`): table, best, statuses."""
-        from tensorrag.widget._sweep import SweepCanvas
+        from tensorrag.widget import SweepCanvas
 
         return SweepCanvas(self.sweep, result=self, **options)
 

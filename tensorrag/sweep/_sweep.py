@@ -102,7 +102,7 @@ class Sweep:
         Args:
             **options: ``height``, and defaults for the canvas's runs (as for :meth:`run`).
         """
-        from tensorrag.widget._sweep import SweepCanvas
+        from tensorrag.widget import SweepCanvas
 
         return SweepCanvas(self, **options)
 
@@ -163,7 +163,7 @@ class Sweep:
             run = run_pipeline(
                 self.expanded, executor=executor, storage=storage, storage_options=storage_options, cache=cache,
                 on_event=listeners, max_workers=max_parallel, project=project, user=user, wait=wait,
-                progress=progress, echo=echo, save_pipeline=False,  # the saved graph stays the user's, not the expanded one
+                progress=progress, echo=echo, save_pipeline=False,  # the saved graph stays the user's
             )
         except TensorragError as exc:
             for c in canvases:

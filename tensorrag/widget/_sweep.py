@@ -261,7 +261,8 @@ class SweepCanvas(Canvas):
         nodes, per_branch = aggregate(self._sweep, statuses)
         doc = dict(self._description)
         doc["nodes"] = {nid: {**info, **nodes[nid]} for nid, info in self._description["nodes"].items()}
-        doc["branches"] = [{"config": json_safe(c), "nodes": b} for c, b in zip(self._sweep.configs, per_branch)]
+        configs = self._sweep.configs
+        doc["branches"] = [{"config": json_safe(c), "nodes": b} for c, b in zip(configs, per_branch, strict=True)]
         doc["state"] = state
         result = self.result if self.result is not None and self.result.run is view.run else None
         try:

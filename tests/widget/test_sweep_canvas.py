@@ -64,7 +64,7 @@ def test_the_canvas_shows_the_original_graph_with_each_nodes_copies_and_swept_va
     assert [b["config"] for b in c.sweep["branches"]][1] == {"fit.lr": 0.1, "fit.hp.k": [3]}
 
 
-def test_a_sweep_run_from_code_is_followed_with_status_aggregated_per_node_and_the_table(canvases, tmp_path: Path) -> None:
+def test_a_sweep_run_from_code_is_followed_with_status_per_node_and_the_table(canvases, tmp_path: Path) -> None:
     sweep = grid(fail_above=0.5)
     c = sweep.canvas()
     canvases.append(c)
@@ -120,7 +120,8 @@ def test_a_second_run_served_from_the_cache_is_shown_cached(canvases, tmp_path: 
     canvases.append(c)
     c.run()
     c.wait(30)
-    assert c.sweep["nodes"]["fit"]["status"] == "cached" and c.sweep["nodes"]["fit"]["message"] == "3/3 done · 3 cached"
+    fit = c.sweep["nodes"]["fit"]
+    assert fit["status"] == "cached" and fit["message"] == "3/3 done · 3 cached"
     assert [r["status"] for r in c.sweep["table"]["rows"]] == ["cached"] * 3
 
 
@@ -154,8 +155,10 @@ def test_an_edit_on_the_sweep_canvas_does_not_change_the_sweep(canvases) -> None
 
 def test_aggregate_and_best_index() -> None:
     sweep = grid()
-    nodes, branches = aggregate(sweep, {"src": "completed", "fit:0": "completed", "fit:1": "running", "sum:0": "cached"})
-    assert nodes["fit"] == {"counts": {"completed": 1, "running": 1}, "status": "running", "message": "1/3 done · 1 running"}
+    statuses = {"src": "completed", "fit:0": "completed", "fit:1": "running", "sum:0": "cached"}
+    nodes, branches = aggregate(sweep, statuses)
+    assert nodes["fit"] == {"counts": {"completed": 1, "running": 1}, "status": "running",
+                            "message": "1/3 done · 1 running"}
     assert nodes["sum"]["status"] == "running" and nodes["sum"]["message"] == "1/3 done · 1 cached"
     assert branches[2] == {"src": "completed", "fit": "", "sum": ""}
     rows = [{"branch": 0, "m": 1.0}, {"branch": 1, "m": None}, {"branch": 2, "m": 3.0}, {"branch": 3, "m": 3.0}]
