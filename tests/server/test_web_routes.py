@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import tensorrag as tr
+from tensorrag.cards.catalog import canvas_palette
 from tensorrag.server.web import STATIC
+from tensorrag.widget._floats import mark_palette
 from tensorrag.widget._sync import build_palette
 from tests.server.conftest import setup_project
 
@@ -13,7 +15,9 @@ def test_palette_is_the_notebook_canvas_palette(client, tmp_path) -> None:
     got = client.get("/api/v2/projects/demo/palette")
     assert got.status_code == 200
     project = tr.Workspace(tmp_path / "store").project("demo")
-    assert got.json() == build_palette(project.registry)  # the same entries as the widget's `palette` trait
+    # the widget's `palette` trait, less the float marks its trait needs: the page reads 1.0 from the JSON text
+    assert got.json() == canvas_palette(project.registry)
+    assert mark_palette(got.json()) == build_palette(project.registry)
     make = next(c for c in got.json() if c["card_type"] == "make")
     assert make["inputs"] == {} and make["outputs"] == {"values": "json"}
     assert make["json_schema"]["properties"]["n"]["default"] == 3
