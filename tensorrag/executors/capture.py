@@ -30,7 +30,6 @@ __all__ = ["LineSink", "capture_output", "close_capture", "open_capture", "routi
 _sinks: dict[int, list[LineSink]] = {}  # per thread: a stack, so nested captures restore the outer one
 _lock = threading.Lock()
 _active = 0
-_saved: tuple[TextIO, TextIO] | None = None
 _handler: logging.Handler | None = None
 
 
@@ -120,6 +119,11 @@ class _Router(io.TextIOBase):
     def __init__(self, fallback: TextIO) -> None:
         self._fallback = fallback
 
+    @property
+    def fallback(self) -> TextIO:
+        """The stream this router writes to for threads that run no card."""
+        return self._fallback
+
     def write(self, text: str) -> int:
         stack = _sinks.get(threading.get_ident())
         if not stack:
@@ -149,11 +153,14 @@ class _RoutingHandler(logging.Handler):
 
 
 def _retain() -> None:
-    global _active, _saved, _handler
-    if _active == 0:
-        _saved = (sys.stdout, sys.stderr)
+    global _active, _handler
+    # Checked on every capture, not only the first: something may have replaced sys.stdout while a
+    # capture was open (redirect_stdout, pytest, a notebook), and a card's prints would bypass us.
+    if not isinstance(sys.stdout, _Router):
         sys.stdout = _Router(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, _Router):
         sys.stderr = _Router(sys.stderr)  # type: ignore[assignment]
+    if _handler is None:
         _handler = _RoutingHandler()
         _handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         logging.getLogger().addHandler(_handler)
@@ -161,17 +168,17 @@ def _retain() -> None:
 
 
 def _release() -> None:
-    global _active, _saved, _handler
+    global _active, _handler
     _active -= 1
-    if _active == 0 and _saved is not None:
-        # Only restore what we installed; someone may have replaced it since.
+    if _active == 0:
+        # Unwrap only a router on top; whatever someone installed over it since stays.
         if isinstance(sys.stdout, _Router):
-            sys.stdout = _saved[0]
+            sys.stdout = sys.stdout.fallback
         if isinstance(sys.stderr, _Router):
-            sys.stderr = _saved[1]
+            sys.stderr = sys.stderr.fallback
         if _handler is not None:
             logging.getLogger().removeHandler(_handler)
-        _saved, _handler = None, None
+        _handler = None
 
 
 @contextmanager

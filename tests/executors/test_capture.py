@@ -148,3 +148,41 @@ def test_nested_capture_in_one_thread_restores_the_outer_sink():
         print("outer 2")
     assert inner.getvalue() == "inner\n"
     assert outer.getvalue() == "outer 1\nouter 2\n"
+
+
+def test_a_capture_opened_after_stdout_was_replaced_mid_capture_still_captures():
+    # An abandoned card still holds a capture while pytest, redirect_stdout or a notebook swaps
+    # sys.stdout; the next card's prints must still reach its own node, not the new stream.
+    import contextlib
+    import io
+
+    holding, release = threading.Event(), threading.Event()
+    sinks: list[LineSink] = []
+
+    def abandoned() -> None:
+        with capture_output() as sink:
+            holding.set()
+            release.wait(10)
+        sinks.append(sink)
+
+    def card() -> None:
+        with capture_output() as sink:
+            print("the next card")
+        sinks.append(sink)
+
+    before = sys.stdout
+    held = threading.Thread(target=abandoned)
+    held.start()
+    assert holding.wait(10)
+    outer = io.StringIO()
+    with contextlib.redirect_stdout(outer):
+        t = threading.Thread(target=card)
+        t.start()
+        t.join()
+        print("not a card: the swapped-in stream")
+    release.set()
+    held.join()
+    assert sinks[0].getvalue() == "the next card\n"
+    assert outer.getvalue() == "not a card: the swapped-in stream\n"
+    assert sinks[1].getvalue() == ""
+    assert sys.stdout is before
