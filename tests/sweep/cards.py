@@ -19,6 +19,11 @@ RELEASE = threading.Event()
 
 
 def reset() -> None:
+    """Zero the counters once calls held or abandoned by an earlier test have ended (they count down)."""
+    RELEASE.set()
+    deadline = time.monotonic() + 30
+    while ACTIVE["now"] > 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
     with _LOCK:
         ACTIVE.update(now=0, max=0, calls=0)
     RELEASE.clear()
