@@ -11,10 +11,11 @@ from tensorrag.cards.previews import json_safe
 from tensorrag.cards.validate import validate_card_source
 from tensorrag.errors import NodeFailedError, TensorragError
 from tensorrag.pipeline import Pipeline
-from tensorrag.server.hub import LiveRun
+from tensorrag.run import Run
 from tensorrag.server.models import CardSource, PipelineRequest
 from tensorrag.server.responses import ERROR_RESPONSES, fail, problem_lines
 from tensorrag.server.state import ServerState, State, User
+from tensorrag.server.stored import StoredRun
 
 __all__ = ["router"]
 
@@ -74,33 +75,38 @@ def execute(
     return {"pipeline_id": body.pipeline_id, "status": "started", "run_id": run.run_id, "project_name": project.name}
 
 
-def _live(state: ServerState, user: str, pipeline_id: str) -> LiveRun:
+def _run(state: ServerState, user: str, pipeline_id: str) -> Run | StoredRun:
+    """The latest run of ``pipeline_id``: live when this process started it, else read from storage."""
     live = state.hub.latest(user, pipeline_id)
-    if live is None:
-        fail(404, "RunNotFound", f"Pipeline not found: no run of {pipeline_id!r} was started on this server "
-             "(runs are kept in memory; saved runs are listed at /api/v2/projects/{name}/runs).")
-    return live
+    if live is not None:
+        return live.run
+    project = state.project_for(user, pipeline_id)
+    stored = state.stored.latest(user, project, pipeline_id)
+    if stored is None:
+        fail(404, "RunNotFound", f"Pipeline not found: no run of {pipeline_id!r} in project {project.name!r} "
+             "(start one with POST /api/pipeline/execute; every run is listed at "
+             f"/api/v2/projects/{project.name}/runs).")
+    return stored
 
 
 @router.get("/pipeline/{pipeline_id}/status")
 def status(pipeline_id: str, user: User, state: State
            ) -> dict[str, Any]:
     """``{pipeline_id, run_id, status, node_statuses: {node_id: {node_id, status, error, message}}}``."""
-    run = _live(state, user, pipeline_id).run
+    run = _run(state, user, pipeline_id)
     manifest = run.manifest()
     nodes = {}
     for nid, rec in manifest["nodes"].items():
-        err = rec["error"]
+        err = rec.get("error")
         error = f"{err['type']}: {err['message']}" if err else None
-        nodes[nid] = {"node_id": nid, "status": rec["status"], "error": error, "message": rec["message"]}
+        nodes[nid] = {"node_id": nid, "status": rec["status"], "error": error, "message": rec.get("message", "")}
     return {"pipeline_id": pipeline_id, "run_id": run.run_id, "status": manifest["status"], "node_statuses": nodes,
-            "execution_time": manifest["execution_time"]}
+            "execution_time": manifest.get("execution_time")}
 
 
-def _finished_node(live: LiveRun, node_id: str) -> None:
-    run = live.run
+def _finished_node(run: Run | StoredRun, pipeline_id: str, node_id: str) -> None:
     if node_id not in run.status:
-        fail(404, "NodeNotFound", f"No output for node {node_id!r}: run {run.run_id} of {live.pipeline_id!r} "
+        fail(404, "NodeNotFound", f"No output for node {node_id!r}: run {run.run_id} of {pipeline_id!r} "
              f"has nodes {', '.join(sorted(run.status)) or 'none'}.")
     st = run.status[node_id]
     if st not in ("completed", "cached"):
@@ -113,9 +119,8 @@ def _finished_node(live: LiveRun, node_id: str) -> None:
 def output(pipeline_id: str, node_id: str, user: User, state: State
            ) -> dict[str, Any]:
     """The preview envelope ``{node_id, output_type, preview}`` of a finished node of the latest run."""
-    live = _live(state, user, pipeline_id)
-    _finished_node(live, node_id)
-    run = live.run
+    run = _run(state, user, pipeline_id)
+    _finished_node(run, pipeline_id, node_id)
     preview = run.preview(node_id)
     if preview is None:  # the original's fallback: the refs, shortened
         data = {port: str(ref.get("uri"))[:100] for port, ref in run.outputs(node_id).items()}
@@ -127,11 +132,10 @@ def output(pipeline_id: str, node_id: str, user: User, state: State
 def artifact(pipeline_id: str, node_id: str, key: str, user: User,
              state: State) -> Response:
     """The bytes of one output (or extra, e.g. a chart) of a finished node, as an attachment."""
-    live = _live(state, user, pipeline_id)
-    _finished_node(live, node_id)
-    run = live.run
+    run = _run(state, user, pipeline_id)
+    _finished_node(run, pipeline_id, node_id)
     record = run.manifest()["nodes"][node_id]
-    refs = {**record["outputs"], **record["extras"]}
+    refs = {**(record.get("outputs") or {}), **(record.get("extras") or {})}
     ref = refs.get(key)
     if ref is None:
         have = ", ".join(sorted(refs)) or "none"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,6 +15,7 @@ from tensorrag.run import run_pipeline
 from tensorrag.server.auth import Auth, resolve_user
 from tensorrag.server.custom import CustomCards
 from tensorrag.server.hub import RunHub
+from tensorrag.server.stored import WORKSPACE_PREFIX, StoredRuns, run_name
 from tensorrag.storage import ArtifactStore, safe_name
 from tensorrag.workspace import Project, Workspace
 
@@ -24,8 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["WORKSPACE_PREFIX", "ServerState", "State", "User", "current_user", "get_state"]
 
-#: The original frontend runs a project's pipeline as ``pipeline_id = "workspace__{project}"``.
-WORKSPACE_PREFIX = "workspace__"
+#: The fork's ``POST /api/workspace/projects/{name}/execute`` answers ``pipeline_id = "{name}_{uuid4}"``.
+_FORK_ID = re.compile(r"(?P<name>.+)_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class ServerState:
@@ -46,6 +48,7 @@ class ServerState:
         self.heartbeat_s = heartbeat_s
         self.default_project = safe_name(default_project, "project")
         self.hub = RunHub()
+        self.stored = StoredRuns()
         self._lock = threading.Lock()
         self._workspaces: dict[str, Workspace] = {}
         self._projects: dict[tuple[str, str], Project] = {}
@@ -93,6 +96,7 @@ class ServerState:
             if self._active.get(user) == name:
                 del self._active[user]
         self.hub.forget_project(user, name)
+        self.stored.forget(user, name)
 
     def activate(self, user: str, name: str) -> Project:
         """Re-read the project's card files and make it the user's active project."""
@@ -116,12 +120,16 @@ class ServerState:
     def project_for(self, user: str, pipeline_id: str) -> Project:
         """The project a run of the original's ``/api/pipeline/execute`` belongs to.
 
-        ``workspace__{name}`` (what the original frontend sends) is project ``name``; any other id
-        runs in the user's active project, else in the default project (created when missing).
+        ``workspace__{name}`` (what the original frontend sends) and ``{name}_{uuid4}`` (what the
+        fork's project execute answers) are project ``name`` when it exists; any other id runs in the
+        user's active project, else in the default project (created when missing).
         """
-        if pipeline_id.startswith(WORKSPACE_PREFIX):
+        fork = _FORK_ID.fullmatch(pipeline_id)
+        named = pipeline_id[len(WORKSPACE_PREFIX):] if pipeline_id.startswith(WORKSPACE_PREFIX) else (
+            fork.group("name") if fork else None)
+        if named is not None:
             try:
-                return self.project(user, pipeline_id[len(WORKSPACE_PREFIX):])
+                return self.project(user, named)
             except (ArtifactNotFoundError, UnsafePathError):
                 pass
         return self.active(user) or self.project(user, self.default_project, create=True)
@@ -135,6 +143,8 @@ class ServerState:
             PipelineValidationError: the pipeline (or the part ``targets`` needs) is invalid: nothing runs.
         """
         options.setdefault("save_pipeline", False)  # a run request may be a part of the graph: never overwrite it
+        # The manifest's "pipeline" then names the id, so status finds the run after a restart (stored.py).
+        pipeline.name = run_name(pipeline_id, project.name, pipeline.name)
 
         def begin(listener: Any) -> Run:
             return run_pipeline(
