@@ -94,8 +94,8 @@ class RunHub:
     """Every run started through one app, by user, and the event channels (see the module docstring).
 
     Args:
-        max_runs: finished runs kept in memory for ``status``/``output`` (older ones are read from
-            their manifests through ``/api/v2``).
+        max_runs: finished runs kept in memory for ``status``/``output`` (older ones, and runs of
+            other processes, are read from their manifests: :mod:`tensorrag.server.stored`).
     """
 
     def __init__(self, max_runs: int = 1000) -> None:

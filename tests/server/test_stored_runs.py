@@ -188,3 +188,20 @@ def test_users_stay_isolated_after_a_restart(tmp_path):
             assert bob.get(path).status_code == 404, path
         setup_project(bob)  # bob's own demo project: still none of alice's runs
         assert bob.get(f"/api/pipeline/{PID}/status").status_code == 404
+
+
+def test_a_stored_run_removed_after_it_was_found_is_no_longer_answered(tmp_path):
+    store = tmp_path / "store"
+    with serve(create_app(store)) as url, httpx.Client(base_url=url, timeout=60) as c:
+        doc = setup_project(c)
+        first = c.post("/api/pipeline/execute", json=request_of(doc, PID)).json()["run_id"]
+        wait_done(c, PID)
+        second = c.post("/api/pipeline/execute", json=request_of(graph(n=5), PID)).json()["run_id"]
+        wait_done(c, PID)
+    with serve(create_app(store)) as url, httpx.Client(base_url=url, timeout=60) as c:
+        assert c.get(f"/api/pipeline/{PID}/status").json()["run_id"] == second
+        runs = next(store.glob("*/workspace/demo/runs"))
+        (runs / f"{second}.json").unlink()
+        assert c.get(f"/api/pipeline/{PID}/status").json()["run_id"] == first
+        (runs / f"{first}.json").unlink()
+        assert c.get(f"/api/pipeline/{PID}/status").status_code == 404
