@@ -73,3 +73,19 @@ def _isolate_aws(mp: pytest.MonkeyPatch) -> None:
     mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/tensorrag-test-aws-credentials")
     mp.setenv("NO_PROXY", "127.0.0.1,localhost")
     mp.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for one test module (the canvas and web-page tests; see tests/widget/browser.py)."""
+    from tests.widget.browser import launch, unavailable
+
+    why = unavailable()
+    if why:
+        pytest.skip(f"browser tests skipped: {why}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = launch(pw)
+        yield b
+        b.close()

@@ -9,7 +9,7 @@ import pytest
 
 from tensorrag.server import create_app
 from tests.server.conftest import MAKE, TOTAL, serve
-from tests.widget.browser import launch, unavailable
+from tests.widget.browser import unavailable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -21,17 +21,9 @@ WHY = unavailable()
 if WHY:
     pytest.skip(f"browser tests skipped: {WHY}", allow_module_level=True)
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 RUN_S = 60_000  # ms: a hang bound for a run seen in the page, not a timing assertion
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from tensorrag.cards.schema import validate_config
 from tensorrag.demo import build
 from tensorrag.widget._canvas import Canvas
 
-from .browser import PageServer, canvas_state, drag_between, handle, launch, unavailable
+from .browser import PageServer, canvas_state, drag_between, handle, unavailable
 
 pytestmark = pytest.mark.browser
 
@@ -25,15 +25,7 @@ WHY = unavailable()
 if WHY:
     pytest.skip(f"browser tests skipped: {WHY}", allow_module_level=True)
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
+from playwright.sync_api import Page, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from tensorrag.demo import build
 from tensorrag.widget._canvas import Canvas
 
 from . import cards
-from .browser import launch, unavailable
+from .browser import unavailable
 from .pages import canvas_page, last_graph, state_of
 
 pytestmark = pytest.mark.browser
@@ -26,15 +26,7 @@ WHY = unavailable()
 if WHY:
     pytest.skip(f"browser tests skipped: {WHY}", allow_module_level=True)
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
+from playwright.sync_api import expect  # noqa: E402
 
 
 def zoom(page: Any) -> float:

@@ -10,7 +10,7 @@ import pytest
 import tensorrag as tr
 
 from . import cards
-from .browser import launch, unavailable
+from .browser import unavailable
 from .pages import canvas_page, state_of
 
 pytestmark = pytest.mark.browser
@@ -19,18 +19,10 @@ WHY = unavailable()
 if WHY:
     pytest.skip(f"browser tests skipped: {WHY}", allow_module_level=True)
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
 
 
 def chain() -> tr.Pipeline:

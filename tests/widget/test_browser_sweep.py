@@ -11,7 +11,7 @@ import pytest
 import tensorrag as tr
 from tests.sweep import cards as C
 
-from .browser import launch, unavailable
+from .browser import unavailable
 from .pages import canvas_page, state_of
 
 pytestmark = pytest.mark.browser
@@ -20,21 +20,13 @@ WHY = unavailable()
 if WHY:
     pytest.skip(f"browser tests skipped: {WHY}", allow_module_level=True)
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 #: Set to a path to save the docs' screenshot (docs/img/sweep-canvas.png) while the test runs.
 SHOT = os.environ.get("TENSORRAG_SWEEP_SHOT")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
 
 
 def sweep_state(tmp_path: Path) -> dict[str, Any]:

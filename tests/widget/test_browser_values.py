@@ -14,7 +14,7 @@ import pytest
 import tensorrag as tr
 from tensorrag.widget._canvas import Canvas
 
-from .browser import launch, unavailable
+from .browser import unavailable
 from .float_cards import w_hyper
 from .pages import canvas_page, last_graph, state_of
 
@@ -24,15 +24,7 @@ WHY = unavailable()
 if WHY:
     pytest.skip(f"browser tests skipped: {WHY}", allow_module_level=True)
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
+from playwright.sync_api import expect  # noqa: E402
 
 
 def typed(value: Any) -> Any:

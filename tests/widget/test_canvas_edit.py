@@ -17,7 +17,7 @@ from tensorrag.demo import build
 from tensorrag.widget._canvas import Canvas
 from tensorrag.widget._sync import apply_document
 
-from .browser import PageServer, canvas_state, launch, unavailable
+from .browser import PageServer, canvas_state, unavailable
 
 pytestmark = pytest.mark.browser
 
@@ -25,17 +25,9 @@ WHY = unavailable()
 if WHY:
     pytest.skip(f"browser tests skipped: {WHY}", allow_module_level=True)
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 DEMO_IDS = ["load", "split", "define", "train", "evaluate", "inference"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

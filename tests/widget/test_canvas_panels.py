@@ -20,7 +20,7 @@ import tensorrag as tr
 from tensorrag.demo import build
 from tensorrag.widget._canvas import Canvas
 
-from .browser import PageServer, canvas_state, launch, unavailable
+from .browser import PageServer, canvas_state, unavailable
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ WHY = unavailable()
 if WHY:
     pytest.skip(f"browser tests skipped: {WHY}", allow_module_level=True)
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 SHOTS = os.environ.get("TENSORRAG_SHOTS")
 T0 = "2026-01-05T10:00:00.000000Z"
@@ -60,14 +60,6 @@ FAILED_RUN = {
 TRACEBACK = 'Traceback (most recent call last):\n  File "cards.py", line 3, in train\nValueError: boom\n'
 FAILED_PREVIEWS = {"train": {"run_id": FAILED_RUN["run_id"], "status": "failed", "view": "metrics", "data": None,
                              "error": {"type": "ValueError", "message": "boom", "traceback": TRACEBACK}, "images": []}}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

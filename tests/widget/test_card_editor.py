@@ -18,7 +18,7 @@ import pytest
 import tensorrag as tr
 from tensorrag.widget._canvas import Canvas
 
-from .browser import PageServer, _Handler, canvas_state, launch, unavailable
+from .browser import PageServer, _Handler, canvas_state, unavailable
 from .conftest import Wire
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ WHY = unavailable()
 if WHY:
     pytest.skip(f"browser tests skipped: {WHY}", allow_module_level=True)
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 # Hand each kernel message the canvas sends to the stub model: state first (the palette), then the messages.
 BRIDGE = """() => {
@@ -84,14 +84,6 @@ class BridgedPageServer(PageServer):
         super().__init__()
         self.httpd.RequestHandlerClass = _BridgeHandler
         self.httpd.bridge = bridge  # type: ignore[attr-defined]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
 
 
 @pytest.fixture
