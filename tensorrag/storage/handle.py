@@ -137,12 +137,19 @@ class CardStorage:
         else:
             art = self.store.keep(self.key, name, value, typ, ext)
             ref = art["uri"]
+        return self._record(name, ref, art, (value, typ))
+
+    def _record(self, name: str, ref: str, art: ArtifactRef, live: tuple[Any, str] | None) -> str:
+        """Remember save ``name`` (replacing an earlier save of it) and, if given, its live value."""
         old = self._saved.pop(name, None)
         if old is not None:
             self._replace(old, art)
         self._saved[name] = art
         self._saved_refs[ref] = name
-        self._objects[ref] = (value, typ)
+        if live is None:
+            self._objects.pop(ref, None)
+        else:
+            self._objects[ref] = live
         return ref
 
     def _replace(self, old: ArtifactRef, new: ArtifactRef) -> None:
@@ -202,13 +209,7 @@ class CardStorage:
         else:
             art = self.store.save_directory(self.key, name, folder)
             ref = art["uri"]
-        old = self._saved.pop(name, None)
-        if old is not None:
-            self._replace(old, art)
-        self._saved[name] = art
-        self._saved_refs[ref] = name
-        self._objects.pop(ref, None)
-        return ref
+        return self._record(name, ref, art, None)  # a folder is read back from its files, never kept live
 
     def load_directory(self, ref: str | ArtifactRef) -> str:
         """A read-only local folder with a ``directory`` artifact's files (``from_pretrained(path)`` it).
