@@ -88,10 +88,9 @@ class StoreLayout:
             self.write_entry(key, entry)
             return True
         if backend.keeps_objects:  # memory: the entry stays the dict it is (plain JSON); a dict write cannot fail
-            table, base = backend.table, backend.base  # type: ignore[attr-defined]
-            if table.has(f"{base}{_ARTIFACTS}/{safe_name(attempt, 'attempt')}/{ABANDONED}"):
+            if backend.file_exists(f"{_ARTIFACTS}/{safe_name(attempt, 'attempt')}/{ABANDONED}"):
                 return False
-            table.keep(base + self._key_rel(key, _META), entry, "json", "json")
+            backend.keep(self._key_rel(key, _META), entry, "json", "json")  # type: ignore[attr-defined]
             return True
         if not backend.is_local:
             if is_abandoned(cast("ArtifactStore", self), attempt):
