@@ -96,9 +96,7 @@ class StoredRun:
             StorageError: the entry cannot be read (e.g. the artifacts were removed).
         """
         key = self._record(node_id).get("key")
-        stored = self.store.read_preview(key) if isinstance(key, str) else None
-        if isinstance(stored, dict) and "preview" in stored:  # the cache entry's {"output_type", "preview"}
-            stored = stored["preview"]
+        stored = self.store.preview_data(key) if isinstance(key, str) else None
         return stored if isinstance(stored, dict) else None
 
 

@@ -226,6 +226,13 @@ class StoreLayout:
             return None
         return {"output_type": entry.get("output_type"), "preview": entry["preview"]}
 
+    def preview_data(self, key: str) -> Any:
+        """Only the preview payload of ``key`` (:meth:`read_preview` without the entry's wrapper), or None."""
+        stored = self.read_preview(key)
+        if isinstance(stored, dict) and "preview" in stored:  # the cache entry's {"output_type", "preview"}
+            return stored["preview"]
+        return stored
+
     @staticmethod
     def _artifact_rel(key: str, name: str, ext: str) -> str:
         rel = f"{_ARTIFACTS}/{safe_name(key, 'artifact key')}/{safe_name(name, 'output name')}.{ext}"

@@ -133,12 +133,10 @@ def run_previews(
         else:
             key = rec.get("key")
             try:
-                stored = store.read_preview(key) if isinstance(key, str) else None
+                stored = store.preview_data(key) if isinstance(key, str) else None
             except StorageError as exc:  # an artifact folder that is gone: say so in the panel
                 entry["error"] = {"type": type(exc).__name__, "message": str(exc), "traceback": ""}
                 stored = None
-            if isinstance(stored, dict) and "preview" in stored:
-                stored = stored["preview"]
             entry["data"] = json_safe(stored)
             outputs = _mapping(rec.get("outputs"))
             entry["images"] = [
